@@ -1,5 +1,17 @@
 //! The classifier: tokenizer, encoder, head and loading.
 
+pub mod baselines;
+pub mod bert;
+pub mod classifier;
+pub mod embedder;
+pub mod head;
+pub mod metrics;
+pub mod tokenizer;
+pub mod train;
+pub mod weights;
+
+pub use classifier::{Classifier, LabelledSentence};
+
 use serde::{Deserialize, Serialize};
 
 /// One of the three labels of `LABELS.md`.
@@ -58,12 +70,3 @@ pub struct Prediction {
     pub scores: Scores,
 }
 
-/// The sentence classifier (filled in by the classifier issue).
-pub struct Classifier {}
-
-impl Classifier {
-    /// Labels sentences, one prediction per sentence, in order (TEMP: filled in by the classifier issue).
-    pub fn classify(&self, _texts: &[&str]) -> crate::Result<Vec<Prediction>> {
-        Err(crate::Error::Model("no classifier yet".into()))
-    }
-}

@@ -1,0 +1,69 @@
+//! `polrec eval`: score the classifier (and optional baselines) on labelled sentences.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use polrec::model::baselines::{keyword_rule, ZeroShot};
+use polrec::model::embedder::Embedder;
+use polrec::model::metrics::Evaluation;
+use polrec::model::train_data::read_labelled;
+
+use super::load_classifier;
+
+/// Scores labels against a labelled JSONL file (`text`, `label`).
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Labelled JSONL: one sentence a record, with `text` and `label`.
+    file: PathBuf,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Model directory or Hugging Face Hub id (default: the embedded model).
+    #[arg(long, value_name = "PATH_OR_HUB_ID")]
+    model: Option<String>,
+    /// Also score the keyword rule and, with --base, the zero-shot rule.
+    #[arg(long)]
+    baselines: bool,
+    /// Base encoder directory for the zero-shot baseline.
+    #[arg(long, env = "POLREC_BASE_MODEL", value_name = "DIR")]
+    base: Option<PathBuf>,
+}
+
+/// Runs `polrec eval`.
+pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    let examples = read_labelled(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+    let gold = examples.iter().map(|e| e.label);
+    let classifier = load_classifier(args.model.as_deref())?;
+    let predictions = classifier.classify(&texts)?;
+    let model = Evaluation::new(gold.clone().zip(predictions.iter().map(|p| p.label)));
+    let mut baselines: Vec<(&str, Evaluation)> = Vec::new();
+    if args.baselines {
+        let kw = Evaluation::new(gold.clone().zip(texts.iter().map(|t| keyword_rule(t))));
+        baselines.push(("keyword_rule", kw));
+        if let Some(base) = &args.base {
+            let zs = ZeroShot::new(Embedder::from_dir(base).with_context(|| format!("loading {}", base.display()))?)?;
+            let zl = zs.classify(&texts)?;
+            baselines.push(("zero_shot", Evaluation::new(gold.clone().zip(zl))));
+        } else {
+            eprintln!("zero-shot baseline skipped: give --base DIR (the base all-MiniLM-L6-v2)");
+        }
+    }
+    if args.json {
+        let mut v = serde_json::to_value(&model)?;
+        if !baselines.is_empty() {
+            let map: serde_json::Map<String, serde_json::Value> = baselines
+                .iter()
+                .map(|(n, e)| Ok((n.to_string(), serde_json::to_value(e)?)))
+                .collect::<serde_json::Result<_>>()?;
+            v["baselines"] = serde_json::Value::Object(map);
+        }
+        println!("{v}");
+    } else {
+        println!("{}", model.to_table());
+        for (name, e) in baselines {
+            println!("baseline {name}: macro-F1 {:.3}, accuracy {:.3}", e.macro_f1, e.accuracy);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! `polrec train`: fine-tune the classifier and write a model directory.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use polrec::model::train::{train, BaseModel, TrainConfig};
+use polrec::model::train_data::{read_labelled, rebuild_real_train, Example};
+use polrec::model::weights::Storage;
+
+/// Fine-tunes all-MiniLM-L6-v2 (encoder and head) on labelled sentences.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Labelled JSONL files (`text`, `label`), e.g. datasets/train.jsonl.
+    #[arg(long = "data", value_name = "FILE")]
+    data: Vec<PathBuf>,
+    /// Index of real labelled sentences (datasets/real-train.index.jsonl), rebuilt from
+    /// `--corpus` at training time.
+    #[arg(long, value_name = "FILE", requires = "corpus")]
+    real_index: Option<PathBuf>,
+    /// The UN General Debate Corpus as JSONL (.jsonl or .jsonl.gz) that `--real-index` points into.
+    #[arg(long, value_name = "FILE")]
+    corpus: Option<PathBuf>,
+    /// Base encoder directory (config.json, tokenizer.json, model.safetensors).
+    #[arg(long, env = "POLREC_BASE_MODEL", value_name = "DIR")]
+    base: PathBuf,
+    /// Where to write the model directory.
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// How to store the weights.
+    #[arg(long, value_enum, default_value = "int8")]
+    storage: Storage,
+    /// Largest number of epochs.
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    epochs: usize,
+    /// Sentences per step.
+    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+    batch_size: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+    learning_rate: f64,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
+    seed: u64,
+    /// Use only the first N examples (for quick trials and tests).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+/// Runs `polrec train`.
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let mut examples: Vec<Example> = Vec::new();
+    for path in &args.data {
+        let part = read_labelled(path).with_context(|| format!("reading {}", path.display()))?;
+        eprintln!("{}: {} examples", path.display(), part.len());
+        examples.extend(part);
+    }
+    if let (Some(index), Some(corpus)) = (&args.real_index, &args.corpus) {
+        let real = rebuild_real_train(index, corpus)
+            .with_context(|| format!("rebuilding {} from {}", index.display(), corpus.display()))?;
+        eprintln!("{}: {} examples rebuilt from {}", index.display(), real.len(), corpus.display());
+        examples.extend(real);
+    }
+    if let Some(n) = args.limit {
+        examples.truncate(n);
+    }
+    if examples.is_empty() {
+        bail!("no training data: give --data FILE and/or --real-index FILE --corpus FILE");
+    }
+    let base = BaseModel::from_dir(&args.base)
+        .with_context(|| format!("loading the base model from {}", args.base.display()))?;
+    let cfg = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        seed: args.seed,
+        ..TrainConfig::default()
+    };
+    let (trained, report) = train(&base, &examples, &cfg, &mut |msg| eprintln!("{msg}"))?;
+    trained
+        .save(&base, args.storage, &args.output)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    let report_path = args.output.join("train-report.json");
+    std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", report_path.display()))?;
+    eprintln!(
+        "best epoch {}: validation macro-F1 {:.4}; temperature {:.2} (ECE {:.4} -> {:.4}); model in {}",
+        report.best_epoch,
+        report.validation.macro_f1,
+        report.temperature,
+        report.ece_before,
+        report.ece_after,
+        args.output.display()
+    );
+    Ok(())
+}

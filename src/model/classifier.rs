@@ -1,0 +1,166 @@
+//! The sentence classifier: tokenizer, encoder and head loaded together, from the
+//! binary itself, a local directory or the Hugging Face Hub.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::bert::{fuse_qkv, Encoder, EncoderConfig};
+use super::embedder::{normalise, Embedder};
+use super::head::Head;
+use super::tokenizer::{Encoded, SentenceTokenizer};
+use super::{weights, Prediction};
+use crate::text::Sentence;
+use crate::{Error, Result};
+
+/// The files of a model directory, Hugging Face style.
+pub const MODEL_FILES: [&str; 4] = ["config.json", "tokenizer.json", "model.safetensors", "polrec.json"];
+
+/// What `polrec.json` says about a classifier beyond the encoder's `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Label names in the order of the head's outputs.
+    pub labels: Vec<String>,
+    /// Temperature dividing the logits (calibrated on held-out data).
+    pub temperature: f32,
+    /// Longest input in tokens; longer sentences are truncated.
+    pub max_len: usize,
+}
+
+/// A sentence with its label, as [`Classifier::label_text`] gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledSentence {
+    /// The sentence and where it stands in the text.
+    pub sentence: Sentence,
+    /// Its label and probabilities.
+    pub prediction: Prediction,
+}
+
+/// Labels sentences as call to action, commitment or context. `Send + Sync`: one
+/// instance serves many threads.
+pub struct Classifier {
+    embedder: Embedder,
+    head: Head,
+}
+
+impl Classifier {
+    /// Loads the default model, which is compiled into the binary: no file, no network.
+    pub fn embedded() -> Result<Classifier> {
+        Classifier::from_bytes(
+            include_bytes!("../../models/polrec-minilm/config.json"),
+            include_bytes!("../../models/polrec-minilm/tokenizer.json"),
+            include_bytes!("../../models/polrec-minilm/model.safetensors"),
+            include_bytes!("../../models/polrec-minilm/polrec.json"),
+        )
+    }
+
+    /// Loads a model directory holding [`MODEL_FILES`].
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Classifier> {
+        let dir = dir.as_ref();
+        let read = |name: &str| -> Result<Vec<u8>> {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        };
+        let [c, t, w, m] = MODEL_FILES.map(read);
+        Classifier::from_bytes(&c?, &t?, &w?, &m?)
+            .map_err(|e| Error::Model(format!("{}: {e}", dir.display())))
+    }
+
+    /// Loads a model from the Hugging Face Hub by id (`org/name`): the local cache first
+    /// (`HF_HOME`, default `~/.cache/huggingface`), then a download. With
+    /// `HF_HUB_OFFLINE=1` only the cache is used.
+    pub fn from_hub(id: &str) -> Result<Classifier> {
+        let offline = std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| v == "1" || v == "true");
+        let mut files = Vec::with_capacity(MODEL_FILES.len());
+        for name in MODEL_FILES {
+            let cached = hf_hub::Cache::from_env().model(id.to_string()).get(name);
+            let path = match cached {
+                Some(p) => p,
+                None if offline => {
+                    return Err(Error::Model(format!(
+                        "{id}: `{name}` is not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
+                    )))
+                }
+                None => hf_hub::api::sync::ApiBuilder::from_env()
+                    .with_progress(false)
+                    .build()
+                    .and_then(|api| api.model(id.to_string()).get(name))
+                    .map_err(|e| {
+                        Error::Model(format!("{id}: `{name}` is not cached and could not be downloaded: {e}"))
+                    })?,
+            };
+            files.push(std::fs::read(&path).map_err(|source| Error::Io { path, source })?);
+        }
+        Classifier::from_bytes(&files[0], &files[1], &files[2], &files[3])
+            .map_err(|e| Error::Model(format!("{id}: {e}")))
+    }
+
+    /// Loads a model from the contents of its four files.
+    pub fn from_bytes(config: &[u8], tokenizer: &[u8], weights: &[u8], manifest: &[u8]) -> Result<Classifier> {
+        let config: EncoderConfig = serde_json::from_slice(config)
+            .map_err(|e| Error::Model(format!("config.json: {e}")))?;
+        let manifest: Manifest = serde_json::from_slice(manifest)
+            .map_err(|e| Error::Model(format!("polrec.json: {e}")))?;
+        let expected: Vec<&str> = super::Label::ALL.iter().map(|l| l.as_str()).collect();
+        if manifest.labels != expected {
+            return Err(Error::Model(format!("polrec.json: labels must be {expected:?}")));
+        }
+        let mut w = weights::read(weights, &Device::Cpu)?;
+        let head = Head::new(
+            take_head(&mut w, "head.weight")?,
+            take_head(&mut w, "head.bias")?,
+            manifest.temperature,
+        )?;
+        fuse_qkv(&mut w, config.num_hidden_layers)?;
+        let encoder = Encoder::from_tensors(config, &w)?;
+        let max_len = manifest.max_len.min(encoder.config().max_position_embeddings);
+        let tokenizer = SentenceTokenizer::from_bytes(tokenizer, max_len)?;
+        Ok(Classifier { embedder: Embedder::new(tokenizer, encoder), head })
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &SentenceTokenizer {
+        self.embedder.tokenizer()
+    }
+
+    /// Labels sentences: one prediction each, in order.
+    pub fn classify(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
+        let encoded = self.tokenizer().encode_all(texts)?;
+        self.classify_encoded(&encoded.iter().collect::<Vec<_>>())
+    }
+
+    /// Labels sentences already tokenized, in length-sorted batches; predictions come
+    /// back in input order.
+    pub fn classify_encoded(&self, encoded: &[&Encoded]) -> Result<Vec<Prediction>> {
+        match self.embedder.pooled(encoded)? {
+            Some(p) => self.head.predict(&p),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Sentence embeddings (mean-pooled, L2-normalised), as used for theme tagging.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let mut rows = self.embedder.embed(texts)?;
+        normalise(&mut rows);
+        Ok(rows)
+    }
+
+    /// Splits a statement into sentences and labels each one.
+    pub fn label_text(&self, text: &str) -> Result<Vec<LabelledSentence>> {
+        let sentences = crate::text::split(text);
+        let texts: Vec<&str> = sentences.iter().map(|s| s.text.as_str()).collect();
+        let predictions = self.classify(&texts)?;
+        Ok(sentences
+            .into_iter()
+            .zip(predictions)
+            .map(|(sentence, prediction)| LabelledSentence { sentence, prediction })
+            .collect())
+    }
+}
+
+fn take_head(w: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
+    w.remove(name)
+        .ok_or_else(|| Error::Model(format!("weights lack the classification head `{name}`")))
+}

@@ -1,0 +1,418 @@
+//! Fine-tuning the encoder and head with candle-nn: AdamW, linear warm-up and decay,
+//! early stopping on a held-out slice of the training data, temperature scaling, all
+//! seeded and reproducible.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use candle_nn::{Optimizer, ParamsAdamW};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
+use super::classifier::{Manifest, MODEL_FILES};
+use super::head::{prediction_from_logits, Head};
+use super::metrics::{expected_calibration_error, Evaluation};
+use super::tokenizer::{pad_batch, Encoded, SentenceTokenizer};
+use super::train_data::Example;
+use super::weights::{self, Storage};
+use super::Label;
+use crate::{Error, Result};
+
+/// Settings of a training run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainConfig {
+    /// Largest number of passes over the training data.
+    pub epochs: usize,
+    /// Sentences per optimisation step.
+    pub batch_size: usize,
+    /// Peak learning rate of AdamW.
+    pub learning_rate: f64,
+    /// Share of steps spent warming the learning rate up from 0.
+    pub warmup: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Dropout probability inside the encoder and before the head.
+    pub dropout: f32,
+    /// Share of the training data held out for early stopping and calibration.
+    pub validation: f64,
+    /// Epochs without a better validation macro-F1 before stopping.
+    pub patience: usize,
+    /// Training inputs are truncated at this many tokens.
+    pub max_len: usize,
+    /// Seed of every random choice (split, shuffling, initialisation, dropout).
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            epochs: 4,
+            batch_size: 32,
+            learning_rate: 5e-5,
+            warmup: 0.1,
+            weight_decay: 0.01,
+            dropout: 0.1,
+            validation: 0.1,
+            patience: 1,
+            max_len: 128,
+            seed: 13,
+        }
+    }
+}
+
+/// What one epoch measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochReport {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Macro-F1 on the validation slice.
+    pub validation_macro_f1: f64,
+    /// Seconds the epoch took.
+    pub seconds: f64,
+}
+
+/// What a training run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    /// The settings.
+    pub config: TrainConfig,
+    /// Training and validation sentence counts.
+    pub train_size: usize,
+    /// Validation sentence count.
+    pub validation_size: usize,
+    /// Per-epoch figures.
+    pub epochs: Vec<EpochReport>,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Validation scores of the kept weights.
+    pub validation: Evaluation,
+    /// Calibrated temperature.
+    pub temperature: f32,
+    /// Expected calibration error on the validation slice before temperature scaling.
+    pub ece_before: f64,
+    /// The same after temperature scaling.
+    pub ece_after: f64,
+}
+
+/// Dropout masks drawn from a seeded generator.
+pub struct SeededMasks(pub StdRng);
+
+impl MaskSource for SeededMasks {
+    fn mask(&mut self, shape: &[usize], p: f32, device: &Device) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let keep = 1.0 / (1.0 - p);
+        let v: Vec<f32> = (0..n).map(|_| if self.0.random::<f32>() < p { 0.0 } else { keep }).collect();
+        Ok(Tensor::from_vec(v, shape, device)?)
+    }
+}
+
+/// The base encoder a run starts from: its config, tokenizer and weights.
+pub struct BaseModel {
+    /// Encoder configuration (`config.json`).
+    pub config: EncoderConfig,
+    /// Raw `config.json`, written unchanged into the trained model.
+    pub config_json: Vec<u8>,
+    /// Raw `tokenizer.json`, written unchanged into the trained model.
+    pub tokenizer_json: Vec<u8>,
+    /// Encoder weights, f32, checkpoint names.
+    pub weights: HashMap<String, Tensor>,
+}
+
+impl BaseModel {
+    /// Reads a sentence-transformers / Hugging Face BERT directory (`config.json`,
+    /// `tokenizer.json`, `model.safetensors`).
+    pub fn from_dir(dir: &Path) -> Result<BaseModel> {
+        let read = |name: &str| -> Result<Vec<u8>> {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        };
+        let config_json = read("config.json")?;
+        let config: EncoderConfig = serde_json::from_slice(&config_json)
+            .map_err(|e| Error::Model(format!("{}/config.json: {e}", dir.display())))?;
+        let mut weights = weights::read(&read("model.safetensors")?, &Device::Cpu)?;
+        weights.retain(|k, _| k.starts_with("embeddings.") || k.starts_with("encoder."));
+        Ok(BaseModel { config, config_json, tokenizer_json: read("tokenizer.json")?, weights })
+    }
+}
+
+/// A trained classifier's trainable state.
+pub struct Trained {
+    encoder: Encoder,
+    head: Head,
+}
+
+impl Trained {
+    /// Writes a model directory ([`MODEL_FILES`]) that [`super::Classifier::from_dir`] loads.
+    pub fn save(&self, base: &BaseModel, storage: Storage, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
+        let write = |name: &str, bytes: &[u8]| -> Result<()> {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|source| Error::Io { path, source })
+        };
+        write(MODEL_FILES[0], &base.config_json)?;
+        write(MODEL_FILES[1], &base.tokenizer_json)?;
+        let mut tensors = self.encoder.named_tensors()?;
+        let (w, b) = self.head.tensors();
+        tensors.push(("head.weight".into(), w));
+        tensors.push(("head.bias".into(), b));
+        weights::write(&tensors, storage, &dir.join(MODEL_FILES[2]))?;
+        let manifest = Manifest {
+            labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
+            temperature: self.head.temperature(),
+            max_len: base.config.max_position_embeddings,
+        };
+        write(MODEL_FILES[3], serde_json::to_string_pretty(&manifest).expect("manifest serialises").as_bytes())
+    }
+}
+
+struct Prepared {
+    encoded: Encoded,
+    label: Label,
+    weight: f32,
+}
+
+/// Splits examples into training and validation parts, stratified by label, seeded.
+fn split(examples: Vec<Prepared>, share: f64, rng: &mut StdRng) -> (Vec<Prepared>, Vec<Prepared>) {
+    let mut by_label: [Vec<Prepared>; 3] = Default::default();
+    for e in examples {
+        by_label[e.label.index()].push(e);
+    }
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    for mut group in by_label {
+        group.shuffle(rng);
+        let n_val = (group.len() as f64 * share).round() as usize;
+        val.extend(group.drain(..n_val));
+        train.extend(group);
+    }
+    (train, val)
+}
+
+/// Batches of indices: shuffled, then sorted by length within windows of 50 batches so
+/// that padding stays small, then the batches themselves shuffled.
+fn batches(data: &[Prepared], batch: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+    let mut idx: Vec<usize> = (0..data.len()).collect();
+    idx.shuffle(rng);
+    let mut out = Vec::new();
+    for window in idx.chunks(batch * 50) {
+        let mut w = window.to_vec();
+        w.sort_by_key(|&i| data[i].encoded.ids.len());
+        out.extend(w.chunks(batch).map(|c| c.to_vec()));
+    }
+    out.shuffle(rng);
+    out
+}
+
+/// Logits `[n, 3]` of the given sentences under the current weights, in inference mode.
+fn logits(encoder: &Encoder, head: &Head, data: &[Prepared]) -> Result<Vec<Vec<f32>>> {
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    order.sort_by_key(|&i| data[i].encoded.ids.len());
+    let mut out = vec![Vec::new(); data.len()];
+    for chunk in order.chunks(64) {
+        let enc: Vec<&Encoded> = chunk.iter().map(|&i| &data[i].encoded).collect();
+        let b = pad_batch(&enc, &Device::Cpu)?;
+        let hidden = encoder.forward(&b.ids, &b.mask, Mode::Infer, &mut SeededMasks(StdRng::seed_from_u64(0)))?;
+        let l: Vec<Vec<f32>> = head.logits(&Encoder::mean_pool(&hidden, &b.mask)?)?.to_vec2()?;
+        for (&i, row) in chunk.iter().zip(l) {
+            out[i] = row;
+        }
+    }
+    Ok(out)
+}
+
+/// Weighted cross-entropy of logits `[n, 3]` against labels.
+fn loss(logits: &Tensor, labels: &Tensor, weights: &Tensor) -> Result<Tensor> {
+    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+    let picked = logp.gather(&labels.unsqueeze(1)?, 1)?.squeeze(1)?;
+    Ok((picked.mul(weights)?.sum_all()?.neg()? / weights.sum_all()?.to_scalar::<f32>()? as f64)?)
+}
+
+/// The temperature that minimises the negative log-likelihood of held-out logits.
+fn fit_temperature(logits: &[Vec<f32>], gold: &[Label]) -> f32 {
+    let nll = |t: f32| -> f64 {
+        logits
+            .iter()
+            .zip(gold)
+            .map(|(l, g)| {
+                let scaled: Vec<f32> = l.iter().map(|v| v / t).collect();
+                let max = scaled.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                let lse = scaled.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
+                (lse - scaled[g.index()]) as f64
+            })
+            .sum()
+    };
+    (10..=500).map(|i| i as f32 / 100.0).min_by(|a, b| nll(*a).total_cmp(&nll(*b))).unwrap_or(1.0)
+}
+
+fn calibration(logits: &[Vec<f32>], gold: &[Label], t: f32) -> f64 {
+    let v: Vec<(f32, bool)> = logits
+        .iter()
+        .zip(gold)
+        .map(|(l, g)| {
+            let scaled: Vec<f32> = l.iter().map(|v| v / t).collect();
+            let p = prediction_from_logits(&scaled);
+            let conf = p.scores.call_to_action.max(p.scores.commitment).max(p.scores.context);
+            (conf, p.label == *g)
+        })
+        .collect();
+    expected_calibration_error(&v, 10)
+}
+
+/// Fine-tunes `base` with a fresh head on `examples`, keeping the weights of the epoch
+/// with the best validation macro-F1. `progress` is told about each step and epoch.
+pub fn train(
+    base: &BaseModel,
+    examples: &[Example],
+    cfg: &TrainConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Trained, TrainReport)> {
+    if examples.is_empty() {
+        return Err(Error::Model("no training examples".into()));
+    }
+    let dev = Device::Cpu;
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let tokenizer = SentenceTokenizer::from_bytes(&base.tokenizer_json, cfg.max_len)?;
+    let prepared = examples
+        .iter()
+        .map(|e| {
+            Ok(Prepared { encoded: tokenizer.encode(&e.text)?, label: e.label, weight: e.weight })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (train, val) = split(prepared, cfg.validation, &mut rng);
+    if train.is_empty() || val.is_empty() {
+        return Err(Error::Model("too few examples to hold out a validation slice".into()));
+    }
+
+    // Trainable variables: the encoder's (query/key/value fused) and a fresh head.
+    let mut fused = base.weights.clone();
+    fuse_qkv(&mut fused, base.config.num_hidden_layers)?;
+    let mut names: Vec<&String> = fused.keys().collect();
+    names.sort();
+    let mut vars = Vec::new();
+    let mut var_tensors = HashMap::new();
+    for name in names {
+        let v = Var::from_tensor(&fused[name])?;
+        var_tensors.insert(name.clone(), v.as_tensor().clone());
+        vars.push(v);
+    }
+    let hidden = base.config.hidden_size;
+    let init: Vec<f32> = (0..3 * hidden).map(|_| (rng.random::<f32>() - 0.5) * 0.04).collect();
+    let head_w = Var::from_tensor(&Tensor::from_vec(init, (3, hidden), &dev)?)?;
+    let head_b = Var::from_tensor(&Tensor::zeros(3, DType::F32, &dev)?)?;
+    vars.push(head_w.clone());
+    vars.push(head_b.clone());
+    let encoder = Encoder::from_tensors(base.config.clone(), &var_tensors)?;
+    let head = Head::new(head_w.as_tensor().clone(), head_b.as_tensor().clone(), 1.0)?;
+
+    let steps_per_epoch = train.len().div_ceil(cfg.batch_size);
+    let total_steps = (steps_per_epoch * cfg.epochs).max(1);
+    let warmup_steps = ((total_steps as f64) * cfg.warmup).ceil().max(1.0);
+    let mut opt = candle_nn::AdamW::new(
+        vars.clone(),
+        ParamsAdamW { lr: 0.0, weight_decay: cfg.weight_decay, ..Default::default() },
+    )?;
+    let mut masks = SeededMasks(StdRng::seed_from_u64(cfg.seed.wrapping_add(1)));
+    let mode = Mode::Train { dropout: cfg.dropout };
+    let val_gold: Vec<Label> = val.iter().map(|p| p.label).collect();
+
+    let mut epochs = Vec::new();
+    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
+    let mut step = 0usize;
+    for epoch in 1..=cfg.epochs {
+        let started = std::time::Instant::now();
+        let mut loss_sum = 0.0;
+        let plan = batches(&train, cfg.batch_size, &mut rng);
+        for (bi, batch) in plan.iter().enumerate() {
+            let lr = if (step as f64) < warmup_steps {
+                cfg.learning_rate * (step as f64 + 1.0) / warmup_steps
+            } else {
+                cfg.learning_rate * (total_steps - step) as f64 / (total_steps as f64 - warmup_steps).max(1.0)
+            };
+            opt.set_learning_rate(lr.max(0.0));
+            let enc: Vec<&Encoded> = batch.iter().map(|&i| &train[i].encoded).collect();
+            let b = pad_batch(&enc, &dev)?;
+            let labels = Tensor::from_vec(
+                batch.iter().map(|&i| train[i].label.index() as u32).collect::<Vec<_>>(),
+                batch.len(),
+                &dev,
+            )?;
+            let weights =
+                Tensor::from_vec(batch.iter().map(|&i| train[i].weight).collect::<Vec<_>>(), batch.len(), &dev)?;
+            let hidden_states = encoder.forward(&b.ids, &b.mask, mode, &mut masks)?;
+            let pooled = Encoder::mean_pool(&hidden_states, &b.mask)?;
+            let pooled = (pooled.clone() * masks.mask(pooled.dims(), cfg.dropout, &dev)?)?;
+            let l = loss(&head.logits(&pooled)?, &labels, &weights)?;
+            opt.backward_step(&l)?;
+            let lv = l.to_scalar::<f32>()? as f64;
+            loss_sum += lv;
+            step += 1;
+            if bi % 20 == 0 {
+                progress(&format!("epoch {epoch} step {}/{} loss {lv:.4} lr {lr:.2e}", bi + 1, plan.len()));
+            }
+        }
+        let val_logits = logits(&encoder, &head, &val)?;
+        let pred = val_logits.iter().map(|l| prediction_from_logits(l).label);
+        let eval = Evaluation::new(val_gold.iter().cloned().zip(pred));
+        let report = EpochReport {
+            epoch,
+            train_loss: loss_sum / plan.len() as f64,
+            validation_macro_f1: eval.macro_f1,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        progress(&format!(
+            "epoch {epoch}: train loss {:.4}, validation macro-F1 {:.4} ({:.0} s)",
+            report.train_loss, report.validation_macro_f1, report.seconds
+        ));
+        epochs.push(report);
+        if best.as_ref().is_none_or(|(f1, _, _)| eval.macro_f1 > *f1) {
+            let snapshot = vars.iter().map(|v| v.as_tensor().copy()).collect::<candle_core::Result<Vec<_>>>()?;
+            best = Some((eval.macro_f1, epoch, snapshot));
+        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
+            progress("validation macro-F1 stopped improving: early stop");
+            break;
+        }
+    }
+    let (_, best_epoch, snapshot) = best.expect("at least one epoch ran");
+    for (v, t) in vars.iter().zip(&snapshot) {
+        v.set(t)?;
+    }
+
+    let val_logits = logits(&encoder, &head, &val)?;
+    let temperature = fit_temperature(&val_logits, &val_gold);
+    let ece_before = calibration(&val_logits, &val_gold, 1.0);
+    let ece_after = calibration(&val_logits, &val_gold, temperature);
+    let pred = val_logits.iter().map(|l| prediction_from_logits(l).label);
+    let validation = Evaluation::new(val_gold.iter().cloned().zip(pred));
+    let (hw, hb) = head.tensors();
+    let head = Head::new(hw.copy()?, hb.copy()?, temperature)?;
+    let report = TrainReport {
+        config: cfg.clone(),
+        train_size: train.len(),
+        validation_size: val.len(),
+        epochs,
+        best_epoch,
+        validation,
+        temperature,
+        ece_before,
+        ece_after,
+    };
+    Ok((Trained { encoder, head }, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperature_fits_overconfident_logits() {
+        // Confident logits that are right only half the time want a temperature above 1.
+        let logits = vec![vec![4.0, 0.0, 0.0], vec![4.0, 0.0, 0.0]];
+        let gold = [Label::CallToAction, Label::Context];
+        assert!(fit_temperature(&logits, &gold) > 1.5);
+    }
+}

