@@ -14,6 +14,8 @@ pub use classifier::{Classifier, LabelledSentence};
 
 use serde::{Deserialize, Serialize};
 
+pub mod train_data;
+
 /// One of the three labels of `LABELS.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
