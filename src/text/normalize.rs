@@ -1,0 +1,550 @@
+//! Normalisation of a record's raw text into paragraphs of running text, with a map
+//! from every kept byte back to the original.
+//!
+//! Handles a UTF-8 byte-order mark and invisible characters (soft hyphen, zero-width
+//! space), CRLF and CR line ends, page furniture (see [`super::furniture`]), lines
+//! hard-wrapped at 40-90 columns (joined with one space), words hyphenated across a
+//! line end (see [`super::hyphen`]), runs of whitespace (one space), and paragraphs
+//! (a blank line, an indented first line, or one paragraph a line in documents whose
+//! lines are paragraphs). Paragraphs are separated by `\n` in the normalised text.
+
+use std::ops::Range;
+
+use super::furniture;
+use super::hyphen::{self, DocWords, HyphenJoin};
+use super::speakers;
+
+/// Lines longer than this (in bytes) are paragraphs, not hard-wrapped lines.
+const LONG_LINE: usize = 160;
+
+/// A record's text after normalisation, with the way back to the original.
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    text: String,
+    pieces: Vec<Piece>,
+    paragraphs: Vec<Range<usize>>,
+    line_starts: Vec<usize>,
+    furniture: Vec<Range<usize>>,
+}
+
+/// A run of normalised text copied verbatim from the original.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    norm: usize,
+    orig: usize,
+    len: usize,
+}
+
+/// One line of the original, trimmed of whitespace and invisible characters.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    /// Byte range of the trimmed content in the original.
+    start: usize,
+    end: usize,
+    /// Leading whitespace width (a tab counts four).
+    indent: usize,
+    /// Length of the trimmed content in characters.
+    chars: usize,
+    /// The line ends in a soft hyphen (a word broken by the typesetter).
+    soft_break: bool,
+    kind: LineKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    Blank,
+    Furniture,
+    Content,
+}
+
+/// Characters dropped wherever they occur.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{feff}' | '\u{00ad}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}'
+    )
+}
+
+/// Whether `s` ends a sentence or a clause that may end a paragraph (`.`, `?`, `!`,
+/// `:`, `;`, `…`), closing quotes and brackets aside.
+pub(crate) fn ends_clause(s: &str) -> bool {
+    strip_closers(s).ends_with(['.', '?', '!', ':', ';', '…'])
+}
+
+/// Whether `s` ends a sentence (`.`, `?`, `!`, `:`, `…`), closing quotes and brackets aside.
+fn ends_statement(s: &str) -> bool {
+    strip_closers(s).ends_with(['.', '?', '!', ':', '…'])
+}
+
+fn strip_closers(s: &str) -> &str {
+    s.trim_end_matches(|c: char| matches!(c, ')' | ']' | '"' | '”' | '’' | '\'' | '»'))
+}
+
+impl Normalized {
+    /// Normalises `raw`.
+    pub fn new(raw: &str) -> Self {
+        let lines = scan_lines(raw);
+        let mut out = Normalized::default();
+        for l in lines.iter().filter(|l| l.kind == LineKind::Furniture) {
+            out.furniture.push(l.start..l.end);
+        }
+        let content: Vec<&Line> = lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Content)
+            .collect();
+        if content.is_empty() {
+            return out;
+        }
+        out.text.reserve(raw.len());
+        let long = content
+            .iter()
+            .filter(|l| l.end - l.start > LONG_LINE)
+            .count();
+        let layout = Layout {
+            paragraph_per_line: long * 5 >= content.len(),
+            width: wrap_width(&content),
+        };
+        let doc_words = doc_words(raw, &content);
+
+        let mut para_start = 0;
+        let mut prev: Option<(usize, &Line)> = None; // index into `lines`, line
+        for (idx, line) in lines.iter().enumerate() {
+            if line.kind != LineKind::Content {
+                continue;
+            }
+            if let Some((pidx, p)) = prev {
+                let gap = &lines[pidx + 1..idx];
+                let gap_blank = gap.iter().any(|l| l.kind == LineKind::Blank);
+                let gap_furniture = gap.iter().any(|l| l.kind == LineKind::Furniture);
+                let a = &raw[p.start..p.end];
+                let b = &raw[line.start..line.end];
+                if layout.joins(p, a, line, b, gap_blank, gap_furniture) {
+                    out.join(p, a, b, &doc_words);
+                    if ends_statement(a) {
+                        out.line_starts.push(out.text.len());
+                    }
+                } else {
+                    out.paragraphs.push(para_start..out.text.len());
+                    out.text.push('\n');
+                    para_start = out.text.len();
+                }
+            }
+            out.append(raw, line.start, line.end);
+            prev = Some((idx, line));
+        }
+        out.paragraphs.push(para_start..out.text.len());
+        out
+    }
+
+    /// The normalised text: paragraphs separated by `\n`, words by one space.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Byte ranges of the paragraphs in [`Self::text`].
+    pub fn paragraphs(&self) -> &[Range<usize>] {
+        &self.paragraphs
+    }
+
+    /// Offsets in [`Self::text`], inside `range`, where a source line began after a
+    /// line that ended a sentence: the places where a speaker header may begin.
+    pub fn line_starts_in(&self, range: &Range<usize>) -> &[usize] {
+        let lo = self.line_starts.partition_point(|&p| p < range.start);
+        let hi = self.line_starts.partition_point(|&p| p < range.end);
+        &self.line_starts[lo..hi]
+    }
+
+    /// Byte ranges of the original that were page furniture.
+    pub fn furniture(&self) -> &[Range<usize>] {
+        &self.furniture
+    }
+
+    /// The original byte range of the normalised range `r`, which must start and end
+    /// on visible characters (not on a space or paragraph break the normaliser added).
+    pub fn original_range(&self, r: Range<usize>) -> Range<usize> {
+        debug_assert!(r.start < r.end);
+        let start = self.to_original(r.start);
+        let last = self.text[..r.end]
+            .char_indices()
+            .next_back()
+            .map_or(r.start, |(i, _)| i);
+        let last_len = self.text[last..].chars().next().map_or(0, char::len_utf8);
+        start..self.to_original(last) + last_len
+    }
+
+    /// The original offset of the normalised byte `pos` (which lies in copied text;
+    /// an added separator maps to the start of the text that follows it).
+    pub fn to_original(&self, pos: usize) -> usize {
+        let i = self.pieces.partition_point(|p| p.norm <= pos);
+        if i == 0 {
+            return self.pieces.first().map_or(0, |p| p.orig);
+        }
+        let p = self.pieces[i - 1];
+        if pos < p.norm + p.len {
+            p.orig + (pos - p.norm)
+        } else {
+            self.pieces.get(i).map_or(p.orig + p.len, |n| n.orig)
+        }
+    }
+
+    /// Appends the trimmed original line `raw[start..end]`, dropping invisible
+    /// characters and collapsing whitespace runs to one space.
+    fn append(&mut self, raw: &str, start: usize, end: usize) {
+        let line = &raw[start..end];
+        // Fast path: nothing to collapse or drop.
+        if line.is_ascii()
+            && !line
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b' ' && w[1] == b' ')
+            && !line.contains(['\t', '\x0b', '\x0c'])
+        {
+            self.push_piece(raw, start, end);
+            return;
+        }
+        let mut run: Option<usize> = None; // original start of the current verbatim run
+        let mut run_end = start;
+        let mut ws = false;
+        let mut ws_single_space = true;
+        for (off, c) in line.char_indices() {
+            let pos = start + off;
+            if c.is_whitespace() {
+                ws_single_space = !ws && c == ' ';
+                ws = true;
+            } else if is_invisible(c) {
+                if let Some(r) = run.take() {
+                    self.push_piece(raw, r, run_end);
+                }
+            } else {
+                if ws {
+                    let contiguous = run.is_some() && ws_single_space && run_end + 1 == pos;
+                    if !contiguous {
+                        if let Some(r) = run.take() {
+                            self.push_piece(raw, r, run_end);
+                        }
+                        self.text.push(' ');
+                    }
+                    ws = false;
+                }
+                if run.is_none() {
+                    run = Some(pos);
+                }
+                run_end = pos + c.len_utf8();
+            }
+        }
+        if let Some(r) = run {
+            self.push_piece(raw, r, run_end);
+        }
+    }
+
+    fn push_piece(&mut self, raw: &str, start: usize, end: usize) {
+        if start == end {
+            return;
+        }
+        if let Some(last) = self.pieces.last_mut() {
+            if last.norm + last.len == self.text.len() && last.orig + last.len == start {
+                last.len += end - start;
+                self.text.push_str(&raw[start..end]);
+                return;
+            }
+        }
+        self.pieces.push(Piece {
+            norm: self.text.len(),
+            orig: start,
+            len: end - start,
+        });
+        self.text.push_str(&raw[start..end]);
+    }
+
+    /// Joins the line `b` to the text so far, which ends with line `a`.
+    fn join(&mut self, pl: &Line, a: &str, b: &str, doc: &DocWords) {
+        if pl.soft_break {
+            return; // the soft hyphen was dropped; the word continues
+        }
+        if let Some(before) = a.strip_suffix(['-', '\u{2010}']) {
+            let word = before.rsplit(char::is_whitespace).next().unwrap_or("");
+            let after = b.split_whitespace().next().unwrap_or("");
+            match hyphen::resolve(word, after, doc) {
+                HyphenJoin::Drop => {
+                    let h = a.len() - before.len();
+                    self.text.truncate(self.text.len() - h);
+                    if let Some(last) = self.pieces.last_mut() {
+                        last.len -= h;
+                    }
+                }
+                HyphenJoin::Keep => {}
+                HyphenJoin::Space => self.text.push(' '),
+            }
+            return;
+        }
+        let unspaced_dash = a
+            .strip_suffix(['—', '–', '/'])
+            .is_some_and(|rest| rest.chars().next_back().is_some_and(|c| !c.is_whitespace()));
+        if !unspaced_dash {
+            self.text.push(' ');
+        }
+    }
+}
+
+/// How a document lays out its paragraphs.
+struct Layout {
+    /// Lines are paragraphs (PDF text reflowed, or typed): a line break ends a paragraph.
+    paragraph_per_line: bool,
+    /// Wrap width of hard-wrapped lines, in characters.
+    width: usize,
+}
+
+impl Layout {
+    /// Whether line `b` continues the paragraph of line `a` (with blank lines or
+    /// furniture lines between them as flagged).
+    fn joins(
+        &self,
+        pa: &Line,
+        a: &str,
+        pb: &Line,
+        b: &str,
+        gap_blank: bool,
+        gap_furniture: bool,
+    ) -> bool {
+        let open = !ends_clause(a) || pa.soft_break;
+        let b_first = b.chars().next().unwrap_or(' ');
+        if open && (b_first.is_lowercase() || pa.soft_break) {
+            return true; // a sentence cut by a wrap, a page break or a stray blank line
+        }
+        if open && !gap_blank && a.matches('(').count() > a.matches(')').count() {
+            return true; // a wrapped parenthesis, as in a speaker header
+        }
+        if self.paragraph_per_line {
+            return open && gap_furniture;
+        }
+        if gap_furniture {
+            return true;
+        }
+        if gap_blank {
+            return false;
+        }
+        if pb.indent > pa.indent && pb.indent >= 2 {
+            return false; // an indented first line
+        }
+        // A short line not ending a sentence, before a capital: a heading.
+        let short = pa.chars * 10 < self.width * 6;
+        !(open && short && !speakers::opens_header(a))
+    }
+}
+
+/// The wrap width: the 90th percentile of content line lengths.
+fn wrap_width(content: &[&Line]) -> usize {
+    let mut lens: Vec<usize> = content.iter().map(|l| l.chars).collect();
+    let k = (lens.len() - 1) * 9 / 10;
+    *lens.select_nth_unstable(k).1
+}
+
+/// The document's own words, when it has any line-end hyphen to settle.
+fn doc_words(raw: &str, content: &[&Line]) -> DocWords {
+    let mut words = DocWords::default();
+    let hyphenated = |l: &Line| raw[l.start..l.end].ends_with('-');
+    if !content.iter().any(|l| hyphenated(l)) {
+        return words;
+    }
+    let mut after_hyphen = false;
+    for l in content {
+        words.add_line(&raw[l.start..l.end], after_hyphen);
+        after_hyphen = hyphenated(l);
+    }
+    words
+}
+
+/// Splits `raw` into lines (LF, CRLF or CR) and classifies them.
+fn scan_lines(raw: &str) -> Vec<Line> {
+    let bytes = raw.as_bytes();
+    let mut lines = Vec::with_capacity(raw.len() / 48 + 1);
+    let mut pos = 0;
+    while pos <= bytes.len() {
+        let nl = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map(|i| pos + i);
+        let end = nl.unwrap_or(bytes.len());
+        lines.push(trim_line(raw, pos, end));
+        match nl {
+            None => break,
+            Some(i) if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') => pos = i + 2,
+            Some(i) => pos = i + 1,
+        }
+    }
+    let mut furn: Vec<bool> = lines
+        .iter()
+        .map(|l| l.kind != LineKind::Blank && furniture::is_furniture_line(&raw[l.start..l.end]))
+        .collect();
+    let blank: Vec<bool> = lines.iter().map(|l| l.kind == LineKind::Blank).collect();
+    if furn.iter().any(|&f| f) {
+        furniture::mark_repeated_heads(&mut furn, &blank, |i| &raw[lines[i].start..lines[i].end]);
+    }
+    for (l, f) in lines.iter_mut().zip(furn) {
+        if f {
+            l.kind = LineKind::Furniture;
+        }
+    }
+    lines
+}
+
+/// Trims whitespace and invisible characters from both ends of `raw[start..end]`.
+fn trim_line(raw: &str, start: usize, end: usize) -> Line {
+    let s = &raw[start..end];
+    let mut indent = 0;
+    let mut lead = s.len();
+    for (i, c) in s.char_indices() {
+        match c {
+            '\t' => indent += 4,
+            c if c.is_whitespace() => indent += 1,
+            c if is_invisible(c) => {}
+            _ => {
+                lead = i;
+                break;
+            }
+        }
+    }
+    if lead == s.len() {
+        return Line {
+            start,
+            end: start,
+            indent: 0,
+            chars: 0,
+            soft_break: false,
+            kind: LineKind::Blank,
+        };
+    }
+    let mut soft_break = false;
+    let mut trail = s.len();
+    for (i, c) in s.char_indices().rev() {
+        if c == '\u{00ad}' {
+            soft_break = true;
+        } else if !(c.is_whitespace() || is_invisible(c)) {
+            trail = i + c.len_utf8();
+            break;
+        }
+    }
+    let content = &s[lead..trail];
+    let chars = if content.is_ascii() {
+        content.len()
+    } else {
+        content.chars().count()
+    };
+    Line {
+        start: start + lead,
+        end: start + trail,
+        indent,
+        chars,
+        soft_break,
+        kind: LineKind::Content,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paras(raw: &str) -> Vec<String> {
+        let n = Normalized::new(raw);
+        n.paragraphs()
+            .iter()
+            .map(|r| n.text()[r.clone()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn wrapped_lines_join_and_blank_lines_split() {
+        let raw =
+            "We thank the presidency for\nconvening this debate.\n\nWe also thank the\nbriefers.\n";
+        assert_eq!(
+            paras(raw),
+            [
+                "We thank the presidency for convening this debate.",
+                "We also thank the briefers."
+            ]
+        );
+    }
+
+    #[test]
+    fn bom_crlf_and_spaces_are_normalised() {
+        let raw = "\u{feff}The  Council\tmust act\r\nnow.\r\n";
+        let n = Normalized::new(raw);
+        assert_eq!(n.text(), "The Council must act now.");
+        let r = n.paragraphs()[0].clone();
+        assert_eq!(n.original_range(r), 3..raw.len() - 2);
+    }
+
+    #[test]
+    fn hyphens_at_line_ends() {
+        let raw = "sustainable develop-\nment and the Secretary-\nGeneral's sixty-\nseventh post-\n2015 agenda";
+        assert_eq!(paras(raw), ["sustainable development and the Secretary-General's sixty-seventh post-2015 agenda"]);
+    }
+
+    #[test]
+    fn soft_hyphen_breaks_a_word() {
+        assert_eq!(
+            paras("develop\u{ad}\nment of peace\u{ad}keeping"),
+            ["development of peacekeeping"]
+        );
+    }
+
+    #[test]
+    fn indented_first_lines_start_paragraphs() {
+        let raw = "    First paragraph wraps here and\ngoes on.\n    Second paragraph.\n";
+        assert_eq!(
+            paras(raw),
+            [
+                "First paragraph wraps here and goes on.",
+                "Second paragraph."
+            ]
+        );
+    }
+
+    #[test]
+    fn furniture_in_mid_sentence_is_removed() {
+        let raw = "the United Nations system must be strength-\n\n17-06868 7/26\n\nS/PV.7898 Trafficking in persons 15/03/2017\n\nened without delay.";
+        let n = Normalized::new(raw);
+        assert_eq!(
+            n.text(),
+            "the United Nations system must be strengthened without delay."
+        );
+        assert_eq!(n.furniture().len(), 2);
+        let r = n.paragraphs()[0].clone();
+        assert_eq!(n.original_range(r), 0..raw.len());
+    }
+
+    #[test]
+    fn lines_as_paragraphs_with_a_page_break() {
+        let long = "word ".repeat(40);
+        let raw = format!("{long}However, it\n15-29425 31/34\n\u{c}\nA/70/PV.15 28/09/2015\nalso poses a challenge.\nA new paragraph {long}.\nTitle\nText {long}.");
+        let p = paras(&raw);
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert!(p[0].ends_with("However, it also poses a challenge."));
+        assert_eq!(p[2], "Title");
+    }
+
+    #[test]
+    fn short_heading_line_is_its_own_paragraph() {
+        let raw = "Adoption of the agenda\nThe agenda was adopted, and the Council then turned\nto the item on its agenda for the day, as planned.";
+        assert_eq!(paras(raw)[0], "Adoption of the agenda");
+    }
+
+    #[test]
+    fn wrapped_parenthesis_joins_before_a_capital() {
+        let raw = "Mr. Ould Cheikh Ahmed (Mauritania) (spoke in\nArabic): We thank you.";
+        assert_eq!(
+            paras(raw),
+            ["Mr. Ould Cheikh Ahmed (Mauritania) (spoke in Arabic): We thank you."]
+        );
+    }
+
+    #[test]
+    fn offsets_map_back_across_collapsed_space() {
+        let raw = "ab  cd\n  ef";
+        let n = Normalized::new(raw);
+        assert_eq!(n.text(), "ab cd ef");
+        assert_eq!(n.to_original(3), 4);
+        assert_eq!(n.to_original(6), 9);
+        assert_eq!(n.original_range(3..8), 4..11);
+    }
+}
