@@ -80,6 +80,11 @@ pub struct LabelArgs {
     #[arg(long, value_name = "PATH_OR_HUB_ID")]
     pub model: Option<String>,
 
+    /// Only split into sentences, without a classifier: `label` and `scores` are null
+    /// (fast; for segmentation, offsets and speakers alone).
+    #[arg(long, conflicts_with = "model")]
+    pub segment_only: bool,
+
     /// Theme definitions to tag sentences with.
     #[arg(long, value_name = "FILE")]
     pub themes: Option<PathBuf>,
@@ -131,7 +136,10 @@ pub fn run(args: &LabelArgs) -> crate::Result<Summary> {
             message: "theme tagging is not available in this build yet".into(),
         });
     }
-    let classifier = load_classifier(args.model.as_deref(), &diagnostics)?;
+    let classifier = match args.segment_only {
+        true => None,
+        false => load_classifier(args.model.as_deref(), &diagnostics)?,
+    };
     let (writer, output_name, resume_at) = open_output(args, &diagnostics)?;
     let sources = discover(&args.inputs, args.input_format, &diagnostics);
     if let Some(bar) = &progress {
