@@ -23,21 +23,26 @@ const INPUT_FAILED: u8 = 1;
 /// Exit status for bad usage, or a run that could not go on.
 const CANNOT_RUN: u8 = 2;
 
+/// Runs the subcommand; `Ok(false)` when some input failed.
+fn run(command: &Command) -> anyhow::Result<bool> {
+    Ok(match command {
+        Command::Label(args) => polrec::io::label::run(args)?.failures == 0,
+    })
+}
+
+/// Whether `error` is a write to a reader that has gone away, as with `| head`.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    matches!(error.downcast_ref(), Some(polrec::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse(); // exits with status 2 on bad usage
-    let result = match &cli.command {
-        Command::Label(args) => polrec::io::label::run(args).map(|s| s.failures == 0),
-    };
-    match result {
+    match run(&cli.command) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(INPUT_FAILED),
-        Err(polrec::Error::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
-            ExitCode::SUCCESS // the reader of our output has had enough, as with `| head`
-        }
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {:#}", anyhow::Error::from(error));
+            eprintln!("error: {error}");
             ExitCode::from(CANNOT_RUN)
         }
     }

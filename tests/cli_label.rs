@@ -483,3 +483,43 @@ fn bad_usage_exits_2() {
         assert!(stderr(&out).contains("error"), "{args:?}");
     }
 }
+
+#[test]
+fn a_slow_stream_is_labelled_as_it_comes() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("polrec"))
+        .args(["label", "--segment-only", "--input-format", "jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    for i in 0..3 {
+        writeln!(
+            stdin,
+            "{{\"n\": {i}, \"text\": \"Item {i} must be answered now.\"}}"
+        )
+        .unwrap();
+        stdin.flush().unwrap();
+        // the record comes out while the input is still open
+        let line = received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("no output while the input stays open");
+        let record: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(record["n"], i);
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

@@ -14,7 +14,8 @@ fn fixtures() -> PathBuf {
 
 fn label_in(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("polrec").unwrap();
-    cmd.current_dir(dir).args(["label", "--segment-only", "--quiet"]);
+    cmd.current_dir(dir)
+        .args(["label", "--segment-only", "--quiet"]);
     cmd
 }
 
@@ -26,14 +27,24 @@ fn stderr(output: &std::process::Output) -> String {
 /// many records, some carrying a field with a line break (quoted in CSV).
 fn corpus() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["speeches/ISL_79_2024.txt", "speeches/nested/statement.txt", "lines.txt", "table.csv", "records.jsonl"] {
+    for name in [
+        "speeches/ISL_79_2024.txt",
+        "speeches/nested/statement.txt",
+        "lines.txt",
+        "table.csv",
+        "records.jsonl",
+    ] {
         let to = dir.path().join(name);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(fixtures().join(name), to).unwrap();
     }
     let mut many = String::new();
     for i in 0..120 {
-        let note = if i % 7 == 0 { "two\\nlines, \\\"quoted\\\"" } else { "plain" };
+        let note = if i % 7 == 0 {
+            "two\\nlines, \\\"quoted\\\""
+        } else {
+            "plain"
+        };
         many += &format!(
             "{{\"n\": {i}, \"note\": \"{note}\", \"text\": \"Statement {i} opens. We must act on point {i}. We will report on it.\"}}\n"
         );
@@ -42,15 +53,29 @@ fn corpus() -> tempfile::TempDir {
     dir
 }
 
-const INPUTS: [&str; 5] = ["speeches", "lines.txt", "table.csv", "records.jsonl", "many.jsonl"];
+const INPUTS: [&str; 5] = [
+    "speeches",
+    "lines.txt",
+    "table.csv",
+    "records.jsonl",
+    "many.jsonl",
+];
 
 fn lines(bytes: &[u8]) -> Vec<String> {
-    std::str::from_utf8(bytes).unwrap().lines().map(String::from).collect()
+    std::str::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 fn key(line: &str) -> (String, u64, u64) {
     let v: Value = serde_json::from_str(line).unwrap();
-    (v["doc"].as_str().unwrap().into(), v["record"].as_u64().unwrap(), v["sentence"].as_u64().unwrap())
+    (
+        v["doc"].as_str().unwrap().into(),
+        v["record"].as_u64().unwrap(),
+        v["sentence"].as_u64().unwrap(),
+    )
 }
 
 #[test]
@@ -62,18 +87,32 @@ fn shards_partition_the_records_of_a_full_run() {
     for n in [1, 2, 3, 5] {
         let mut union = Vec::new();
         for k in 1..=n {
-            let out = label_in(dir.path()).args(INPUTS).args(["--shard", &format!("{k}/{n}")]).output().unwrap();
+            let out = label_in(dir.path())
+                .args(INPUTS)
+                .args(["--shard", &format!("{k}/{n}")])
+                .output()
+                .unwrap();
             assert!(out.status.success(), "{}", stderr(&out));
             let shard = lines(&out.stdout);
             // each shard is in the order of the full run
-            let positions: Vec<usize> = shard.iter().map(|l| full.iter().position(|f| f == l).unwrap()).collect();
-            assert!(positions.windows(2).all(|w| w[0] < w[1]), "shard {k}/{n} out of order");
+            let positions: Vec<usize> = shard
+                .iter()
+                .map(|l| full.iter().position(|f| f == l).unwrap())
+                .collect();
+            assert!(
+                positions.windows(2).all(|w| w[0] < w[1]),
+                "shard {k}/{n} out of order"
+            );
             if n > 1 {
                 assert!(shard.len() < full.len(), "shard {k}/{n} holds everything");
             }
             union.extend(shard);
         }
-        assert_eq!(union.len(), full.len(), "{n} shards: records lost or repeated");
+        assert_eq!(
+            union.len(),
+            full.len(),
+            "{n} shards: records lost or repeated"
+        );
         let union: BTreeSet<&String> = union.iter().collect();
         assert_eq!(union, full.iter().collect::<BTreeSet<_>>(), "{n} shards");
     }
@@ -82,15 +121,30 @@ fn shards_partition_the_records_of_a_full_run() {
 #[test]
 fn a_record_is_never_split_across_shards() {
     let dir = corpus();
-    let full = lines(&label_in(dir.path()).arg("many.jsonl").output().unwrap().stdout);
-    let of_record = |lines: &[String], r: u64| -> Vec<String> { lines.iter().filter(|l| key(l).1 == r).cloned().collect() };
+    let full = lines(
+        &label_in(dir.path())
+            .arg("many.jsonl")
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let of_record = |lines: &[String], r: u64| -> Vec<String> {
+        lines.iter().filter(|l| key(l).1 == r).cloned().collect()
+    };
     for k in 1..=3 {
-        let out = label_in(dir.path()).args(["many.jsonl", "--shard", &format!("{k}/3")]).output().unwrap();
+        let out = label_in(dir.path())
+            .args(["many.jsonl", "--shard", &format!("{k}/3")])
+            .output()
+            .unwrap();
         let shard = lines(&out.stdout);
         let records: BTreeSet<u64> = shard.iter().map(|l| key(l).1).collect();
         assert!(!records.is_empty());
         for r in records {
-            assert_eq!(of_record(&shard, r), of_record(&full, r), "record {r} in shard {k}/3");
+            assert_eq!(
+                of_record(&shard, r),
+                of_record(&full, r),
+                "record {r} in shard {k}/3"
+            );
         }
     }
 }
@@ -98,7 +152,10 @@ fn a_record_is_never_split_across_shards() {
 #[test]
 fn shards_do_not_depend_on_where_the_corpus_lies() {
     let dir = corpus();
-    let relative = label_in(dir.path()).args(["speeches", "many.jsonl", "--shard", "2/3"]).output().unwrap();
+    let relative = label_in(dir.path())
+        .args(["speeches", "many.jsonl", "--shard", "2/3"])
+        .output()
+        .unwrap();
     let absolute = label_in(&fixtures())
         .arg(dir.path().join("speeches"))
         .arg(dir.path().join("many.jsonl"))
@@ -110,8 +167,13 @@ fn shards_do_not_depend_on_where_the_corpus_lies() {
             .iter()
             .map(|l| {
                 let (doc, r, s) = key(l);
-                let doc = doc.rsplit_once("/speeches/").map_or(doc.clone(), |(_, rest)| format!("speeches/{rest}"));
-                let doc = doc.rsplit_once('/').filter(|(_, f)| *f == "many.jsonl").map_or(doc.clone(), |(_, f)| f.to_string());
+                let doc = doc
+                    .rsplit_once("/speeches/")
+                    .map_or(doc.clone(), |(_, rest)| format!("speeches/{rest}"));
+                let doc = doc
+                    .rsplit_once('/')
+                    .filter(|(_, f)| *f == "many.jsonl")
+                    .map_or(doc.clone(), |(_, f)| f.to_string());
                 (doc, r, s)
             })
             .collect()
@@ -122,7 +184,13 @@ fn shards_do_not_depend_on_where_the_corpus_lies() {
 
 /// Runs the full corpus to `out` as `format`, returning the bytes.
 fn full_run(dir: &Path, format: &str, out: &Path, extra: &[&str]) -> Vec<u8> {
-    let run = label_in(dir).args(INPUTS).args(extra).args(["--format", format, "-o"]).arg(out).output().unwrap();
+    let run = label_in(dir)
+        .args(INPUTS)
+        .args(extra)
+        .args(["--format", format, "-o"])
+        .arg(out)
+        .output()
+        .unwrap();
     assert!(run.status.success(), "{}", stderr(&run));
     std::fs::read(out).unwrap()
 }
@@ -135,7 +203,12 @@ fn resume_after_cuts(format: &str, extra: &[&str]) {
     let step = (full.len() / 40).max(1);
     let mut cuts: Vec<usize> = (0..full.len()).step_by(step).collect();
     // also right at and around record boundaries
-    for (i, _) in full.iter().enumerate().filter(|(_, &b)| b == b'\n').step_by(17) {
+    for (i, _) in full
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .step_by(17)
+    {
         cuts.extend([i, i + 1]);
     }
     cuts.push(full.len());
@@ -148,9 +221,16 @@ fn resume_after_cuts(format: &str, extra: &[&str]) {
             .arg(&out)
             .output()
             .unwrap();
-        assert!(resumed.status.success(), "{format} cut at {cut}: {}", stderr(&resumed));
+        assert!(
+            resumed.status.success(),
+            "{format} cut at {cut}: {}",
+            stderr(&resumed)
+        );
         let after = std::fs::read(&out).unwrap();
-        assert!(after == full, "{format} cut at {cut}: resumed output differs");
+        assert!(
+            after == full,
+            "{format} cut at {cut}: resumed output differs"
+        );
     }
 }
 
@@ -174,13 +254,24 @@ fn resuming_with_an_input_given_twice() {
     let dir = corpus();
     let out = dir.path().join("twice.jsonl");
     let args = ["lines.txt", "many.jsonl", "lines.txt", "many.jsonl"];
-    let run = label_in(dir.path()).args(args).arg("-o").arg(&out).output().unwrap();
+    let run = label_in(dir.path())
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(run.status.success());
     let full = std::fs::read(&out).unwrap();
     // cut inside the second copy of many.jsonl
     let cut = full.len() - full.len() / 5;
     std::fs::write(&out, &full[..cut]).unwrap();
-    let resumed = label_in(dir.path()).args(args).arg("--resume").arg("-o").arg(&out).output().unwrap();
+    let resumed = label_in(dir.path())
+        .args(args)
+        .arg("--resume")
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert!(std::fs::read(&out).unwrap() == full);
 }
@@ -190,13 +281,31 @@ fn resuming_a_finished_or_missing_output() {
     let dir = corpus();
     let out = dir.path().join("done.jsonl");
     let full = full_run(dir.path(), "jsonl", &out, &[]);
-    let again = label_in(dir.path()).args(INPUTS).arg("--resume").arg("-o").arg(&out).output().unwrap();
+    let again = label_in(dir.path())
+        .args(INPUTS)
+        .arg("--resume")
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(again.status.success());
-    assert!(std::fs::read(&out).unwrap() == full, "a finished output is left as it is");
+    assert!(
+        std::fs::read(&out).unwrap() == full,
+        "a finished output is left as it is"
+    );
     std::fs::remove_file(&out).unwrap();
-    let fresh = label_in(dir.path()).args(INPUTS).arg("--resume").arg("-o").arg(&out).output().unwrap();
+    let fresh = label_in(dir.path())
+        .args(INPUTS)
+        .arg("--resume")
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(fresh.status.success());
-    assert!(std::fs::read(&out).unwrap() == full, "no output yet: a full run");
+    assert!(
+        std::fs::read(&out).unwrap() == full,
+        "no output yet: a full run"
+    );
 }
 
 #[test]
@@ -204,13 +313,30 @@ fn resuming_with_other_inputs_or_format_is_refused() {
     let dir = corpus();
     let out = dir.path().join("other.jsonl");
     let full = full_run(dir.path(), "jsonl", &out, &[]);
-    let other = label_in(dir.path()).args(["table.csv", "--resume", "-o"]).arg(&out).output().unwrap();
+    let other = label_in(dir.path())
+        .args(["table.csv", "--resume", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(other.status.code(), Some(2));
-    assert!(stderr(&other).contains("cannot resume"), "{}", stderr(&other));
+    assert!(
+        stderr(&other).contains("cannot resume"),
+        "{}",
+        stderr(&other)
+    );
     assert!(std::fs::read(&out).unwrap() == full, "nothing appended");
-    let csv = label_in(dir.path()).args(INPUTS).args(["--format", "csv", "--resume", "-o"]).arg(&out).output().unwrap();
+    let csv = label_in(dir.path())
+        .args(INPUTS)
+        .args(["--format", "csv", "--resume", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(csv.status.code(), Some(2));
-    assert!(stderr(&csv).contains("is not a record of `polrec label --format csv` output"), "{}", stderr(&csv));
+    assert!(
+        stderr(&csv).contains("is not a record of `polrec label --format csv` output"),
+        "{}",
+        stderr(&csv)
+    );
     assert!(std::fs::read(&out).unwrap() == full);
 }
 
@@ -225,7 +351,11 @@ fn resuming_after_kill_9_gives_the_full_output() {
     let out = dir.path().join("killed.jsonl");
     let expected = {
         let full = dir.path().join("full.jsonl");
-        let run = label_in(dir.path()).args(["big.jsonl", "-o"]).arg(&full).output().unwrap();
+        let run = label_in(dir.path())
+            .args(["big.jsonl", "-o"])
+            .arg(&full)
+            .output()
+            .unwrap();
         assert!(run.status.success());
         std::fs::read(full).unwrap()
     };
@@ -239,8 +369,15 @@ fn resuming_after_kill_9_gives_the_full_output() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let resumed = label_in(dir.path()).args(["big.jsonl", "--resume", "-o"]).arg(&out).output().unwrap();
+        let resumed = label_in(dir.path())
+            .args(["big.jsonl", "--resume", "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
         assert!(resumed.status.success(), "{}", stderr(&resumed));
-        assert!(std::fs::read(&out).unwrap() == expected, "killed after {delay_ms} ms");
+        assert!(
+            std::fs::read(&out).unwrap() == expected,
+            "killed after {delay_ms} ms"
+        );
     }
 }

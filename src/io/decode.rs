@@ -19,31 +19,30 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 ///
 /// Fails when the file cannot be opened or read, or when it looks binary: a NUL
 /// byte in its first 8 KiB (after decompression), as `grep` and `git` judge.
-pub fn open(source: &Source, progress: Option<&ProgressBar>) -> crate::Result<Box<dyn BufRead>> {
-    let raw: Box<dyn Read> = match &source.path {
+pub fn open(
+    source: &Source,
+    progress: Option<&ProgressBar>,
+) -> crate::Result<Box<dyn BufRead + Send>> {
+    let raw: Box<dyn Read + Send> = match &source.path {
         None => Box::new(std::io::stdin()),
         Some(path) => Box::new(File::open(path).map_err(|e| crate::Error::Io {
             path: path.clone(),
             source: e,
         })?),
     };
-    let raw: Box<dyn Read> = match progress {
+    let raw: Box<dyn Read + Send> = match progress {
         Some(bar) => Box::new(bar.wrap_read(raw)),
         None => raw,
     };
-    let mut reader: Box<dyn Read> = if source.gzip {
+    let mut reader: Box<dyn Read + Send> = if source.gzip {
         Box::new(MultiGzDecoder::new(raw))
     } else {
         raw
     };
-    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    (&mut reader)
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut prefix)
-        .map_err(|e| crate::Error::Io {
-            path: PathBuf::from(&source.doc),
-            source: e,
-        })?;
+    let prefix = sniff(&mut reader, source.path.is_some()).map_err(|e| crate::Error::Io {
+        path: PathBuf::from(&source.doc),
+        source: e,
+    })?;
     if let Some(at) = prefix.iter().position(|&b| b == 0) {
         return Err(crate::Error::BadRecord {
             path: source.doc.clone(),
@@ -55,6 +54,26 @@ pub fn open(source: &Source, progress: Option<&ProgressBar>) -> crate::Result<Bo
         1 << 16,
         Cursor::new(prefix).chain(reader),
     )))
+}
+
+/// The first bytes of `reader`, to look at: up to 8 KiB of a file (`fill`), or
+/// only what one read gives of standard input, so that a live stream is not held up.
+fn sniff(reader: &mut dyn Read, fill: bool) -> std::io::Result<Vec<u8>> {
+    let mut prefix = vec![0; SNIFF_BYTES];
+    let mut len = 0;
+    while len < SNIFF_BYTES {
+        match reader.read(&mut prefix[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if !fill {
+            break;
+        }
+    }
+    prefix.truncate(len);
+    Ok(prefix)
 }
 
 /// The 1-based line holding byte `offset` of `bytes`.

@@ -320,7 +320,7 @@ impl Unit for Pending {
 /// The input records of all sources in order, less those already written when resuming.
 struct Units<'a> {
     sources: std::slice::Iter<'a, Source>,
-    current: Option<(Arc<Doc>, Box<dyn Iterator<Item = InputRecord> + 'a>)>,
+    current: Option<(Arc<Doc>, Box<dyn Iterator<Item = InputRecord> + Send + 'a>)>,
     options: &'a ReadOptions,
     diagnostics: &'a Diagnostics,
     progress: Option<&'a ProgressBar>,

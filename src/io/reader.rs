@@ -67,7 +67,7 @@ pub fn records<'a>(
     options: &'a ReadOptions,
     diagnostics: &'a Diagnostics,
     progress: Option<&ProgressBar>,
-) -> Box<dyn Iterator<Item = InputRecord> + 'a> {
+) -> Box<dyn Iterator<Item = InputRecord> + Send + 'a> {
     let whole_text = source.format == Format::Text && !options.text_lines;
     if whole_text && !options.selects(source, 0) {
         if let (Some(bar), Some(path)) = (progress, &source.path) {
@@ -194,7 +194,7 @@ enum Place<'a> {
 }
 
 /// A whole text file as one record.
-fn read_whole(ctx: Context, mut input: Box<dyn BufRead>) -> Option<InputRecord> {
+fn read_whole(ctx: Context, mut input: Box<dyn BufRead + Send>) -> Option<InputRecord> {
     let mut bytes = Vec::new();
     if let Err(e) = input.read_to_end(&mut bytes) {
         ctx.read_failed(e);
@@ -213,7 +213,7 @@ fn read_whole(ctx: Context, mut input: Box<dyn BufRead>) -> Option<InputRecord> 
 /// Records one a line: the lines of a text file, or JSONL records.
 struct Lines<'a> {
     ctx: Context<'a>,
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     /// Lines read so far.
     line: usize,
     /// Index of the next record.
@@ -368,7 +368,7 @@ impl<'de> Deserialize<'de> for JsonObject {
 /// Rows of a CSV or TSV table with a header row.
 struct Table<'a> {
     ctx: Context<'a>,
-    reader: csv::Reader<Box<dyn BufRead>>,
+    reader: csv::Reader<Box<dyn BufRead + Send>>,
     /// Carried names of the columns; `None` for the text column and for columns
     /// left out (a repeated name).
     columns: Vec<Option<String>>,
@@ -382,7 +382,7 @@ struct Table<'a> {
 
 impl<'a> Table<'a> {
     /// Reads the header row; `None` (reported) when the table cannot be read.
-    fn new(ctx: Context<'a>, input: Box<dyn BufRead>, delimiter: u8) -> Option<Self> {
+    fn new(ctx: Context<'a>, input: Box<dyn BufRead + Send>, delimiter: u8) -> Option<Self> {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)

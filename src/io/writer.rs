@@ -61,7 +61,7 @@ pub struct RecordWriter {
 
 enum Inner {
     Jsonl(io::BufWriter<Box<dyn Write>>),
-    Table(Table),
+    Table(Box<Table>),
 }
 
 /// Table output: the header is fixed by the first record written.
@@ -74,30 +74,22 @@ struct Table {
 impl RecordWriter {
     /// A writer of `format` into `out`, starting a new output.
     pub fn new(format: OutputFormat, out: Box<dyn Write>) -> Self {
-        Self::with_header(format, out, None)
+        Self::appending(format, out, None)
     }
 
-    /// A writer of `format` into `out`, appending to an output whose header (for
-    /// tables: its carried columns) was already written.
+    /// A writer of `format` into `out`, going on with an output whose table header
+    /// was already written with these carried columns (`None`: no header yet).
     pub fn appending(
         format: OutputFormat,
         out: Box<dyn Write>,
         carried_columns: Option<Vec<String>>,
     ) -> Self {
-        Self::with_header(format, out, carried_columns)
-    }
-
-    fn with_header(
-        format: OutputFormat,
-        out: Box<dyn Write>,
-        carried: Option<Vec<String>>,
-    ) -> Self {
         let inner = match format.delimiter() {
             None => Inner::Jsonl(io::BufWriter::with_capacity(1 << 16, out)),
-            Some(delimiter) => Inner::Table(Table {
+            Some(delimiter) => Inner::Table(Box::new(Table {
                 writer: table_writer_builder(delimiter).from_writer(out),
-                carried,
-            }),
+                carried: carried_columns,
+            })),
         };
         RecordWriter { inner }
     }

@@ -6,7 +6,13 @@
 //! labelled sentences, in the order the units came in. It works chunk by chunk so
 //! that a corpus is never held in memory whole: a chunk is segmented in parallel,
 //! its sentences are classified in batches of `batch_size` in parallel, and its units
-//! are handed to the sink in order before the next chunk is read.
+//! are handed to the sink in order before the next chunk is taken.
+//!
+//! Units are pulled from their iterator on a thread of their own, a bounded queue
+//! ahead of the work. A chunk takes the units waiting in the queue, up to a size
+//! that keeps every thread busy; when none are waiting it goes with what it has, so
+//! that a slow stream (a pipe, a live feed) is labelled as it comes, while a fast
+//! one is labelled in full chunks.
 //!
 //! Parallel work runs on the rayon pool given with [`Pipeline::on_pool`], or else on
 //! the current one.
@@ -79,6 +85,8 @@ pub trait Sink<U> {
 const BYTES_PER_SENTENCE: usize = 150;
 /// Batches per thread in a chunk, so that threads stay busy on uneven batches.
 const BATCHES_PER_THREAD: usize = 4;
+/// Units read ahead of the work, at most.
+const QUEUED_UNITS: usize = 4096;
 
 /// Segments and labels units; see the module documentation.
 pub struct Pipeline<'c> {
@@ -121,30 +129,43 @@ impl<'c> Pipeline<'c> {
     }
 
     /// Runs every unit of `units` through the pipeline into `sink`, in order.
-    pub fn run<U, S>(
-        &self,
-        units: impl IntoIterator<Item = U>,
-        sink: &mut S,
-    ) -> Result<(), S::Error>
+    ///
+    /// The first error of the sink stops the run; units still being read are dropped
+    /// (the reading thread ends at its next unit).
+    pub fn run<U, I, S>(&self, units: I, sink: &mut S) -> Result<(), S::Error>
     where
         U: Unit,
+        I: IntoIterator<Item = U>,
+        I::IntoIter: Send,
         S: Sink<U>,
     {
         let limit = self.chunk_bytes();
-        let mut chunk = Vec::new();
-        let mut bytes = 0;
-        for unit in units {
-            bytes += unit.text().len();
-            chunk.push(unit);
-            if bytes >= limit {
-                self.run_chunk(std::mem::take(&mut chunk), sink)?;
-                bytes = 0;
+        let units = units.into_iter();
+        std::thread::scope(|scope| {
+            let (sender, queue) = std::sync::mpsc::sync_channel(QUEUED_UNITS);
+            scope.spawn(move || {
+                for unit in units {
+                    if sender.send(unit).is_err() {
+                        break; // the run stopped
+                    }
+                }
+            });
+            while let Ok(first) = queue.recv() {
+                let mut bytes = first.text().len();
+                let mut chunk = vec![first];
+                while bytes < limit {
+                    match queue.try_recv() {
+                        Ok(unit) => {
+                            bytes += unit.text().len();
+                            chunk.push(unit);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                self.run_chunk(chunk, sink)?;
             }
-        }
-        if !chunk.is_empty() {
-            self.run_chunk(chunk, sink)?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Segments, labels and hands back one chunk of units.

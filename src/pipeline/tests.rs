@@ -49,10 +49,13 @@ impl Unit for Doc {
     }
 }
 
+/// A sentence as handed back: its text, its label, whether labelling failed.
+type Got = (String, Option<Label>, bool);
+
 /// Collects what the pipeline hands back.
 #[derive(Default)]
 struct Collect {
-    units: Vec<(usize, Vec<(String, Option<Label>, bool)>)>,
+    units: Vec<(usize, Vec<Got>)>,
     chunks: usize,
 }
 
