@@ -143,14 +143,7 @@ pub fn run(args: &LabelArgs) -> crate::Result<Summary> {
     let (writer, output_name, resume_at) = open_output(args, &diagnostics)?;
     let sources = discover(&args.inputs, args.input_format, &diagnostics);
     if let Some(bar) = &progress {
-        if sources.iter().all(|s| s.path.is_some()) {
-            let total = sources
-                .iter()
-                .filter_map(|s| std::fs::metadata(s.path.as_ref()?).ok())
-                .map(|m| m.len())
-                .sum();
-            bar.set_length(total);
-        }
+        size_progress(bar, &sources);
     }
     let options = ReadOptions {
         text_field: args.text_field.clone(),
@@ -236,16 +229,30 @@ fn load_classifier(
 
 /// A progress bar on stderr, if stderr is a terminal and not `quiet`.
 fn progress_bar(quiet: bool) -> Option<ProgressBar> {
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
+    (!quiet && std::io::stderr().is_terminal()).then(|| ProgressBar::new(0))
+}
+
+/// Sets the bar's length to the bytes of the input files: a bar when all are
+/// files, a spinner when standard input (of unknown length) is one of them.
+fn size_progress(bar: &ProgressBar, sources: &[Source]) {
+    let sizes: Option<Vec<u64>> = sources
+        .iter()
+        .map(|s| {
+            s.path
+                .as_ref()
+                .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        })
+        .collect();
+    let template = match sizes {
+        Some(sizes) => {
+            bar.set_length(sizes.iter().sum());
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}"
+        }
+        None => "{spinner} [{elapsed_precise}] {bytes} {msg}",
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
     }
-    let bar = ProgressBar::new(0);
-    let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    Some(bar)
 }
 
 /// Opens the output: a writer, the output's name for messages, and where to resume.
@@ -257,8 +264,8 @@ fn open_output(
     let Some(path) = path else {
         if args.resume {
             return Err(crate::Error::Config {
-                path: "-".into(),
-                message: "--resume needs -o FILE".into(),
+                path: "--resume".into(),
+                message: "needs -o FILE (it cannot resume standard output)".into(),
             });
         }
         return Ok((

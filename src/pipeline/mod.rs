@@ -24,6 +24,11 @@ use crate::text::{self, Sentence};
 
 /// Anything that labels sentences: the hook through which a classifier enters the pipeline.
 ///
+/// Which sentences share a batch depends on how fast the input comes (see the
+/// module documentation) and on where a `--resume` starts, so a sentence's
+/// prediction must not depend on the other sentences of its batch for the output
+/// to be reproducible.
+///
 /// [`Classifier`] implements it; tests implement it with stand-ins.
 pub trait Classify: Sync {
     /// Labels `texts`, one prediction per text, in order.
@@ -86,7 +91,7 @@ const BYTES_PER_SENTENCE: usize = 150;
 /// Batches per thread in a chunk, so that threads stay busy on uneven batches.
 const BATCHES_PER_THREAD: usize = 4;
 /// Units read ahead of the work, at most.
-const QUEUED_UNITS: usize = 4096;
+const QUEUED_UNITS: usize = 1024;
 
 /// Segments and labels units; see the module documentation.
 pub struct Pipeline<'c> {
