@@ -523,3 +523,34 @@ fn a_slow_stream_is_labelled_as_it_comes() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn the_output_is_never_read_as_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "We must act. We will act.").unwrap();
+    let output = dir.path().join("out.jsonl");
+    let first = label()
+        .arg(dir.path())
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let written = std::fs::read(&output).unwrap();
+    assert!(!parse(&written).is_empty());
+    // resuming keeps out.jsonl, which now lies among the inputs, full of `text` fields
+    let again = label()
+        .arg(dir.path())
+        .arg("--resume")
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("out.jsonl: left out, it is the output"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read(&output).unwrap(), written);
+}

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -141,7 +141,8 @@ pub fn run(args: &LabelArgs) -> crate::Result<Summary> {
         false => load_classifier(args.model.as_deref(), &diagnostics)?,
     };
     let (writer, output_name, resume_at) = open_output(args, &diagnostics)?;
-    let sources = discover(&args.inputs, args.input_format, &diagnostics);
+    let mut sources = discover(&args.inputs, args.input_format, &diagnostics);
+    leave_out_output(&mut sources, args.output.as_deref(), &diagnostics);
     if let Some(bar) = &progress {
         size_progress(bar, &sources);
     }
@@ -253,6 +254,25 @@ fn size_progress(bar: &ProgressBar, sources: &[Source]) {
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
+}
+
+/// Leaves the output file out of the inputs (as when writing into a directory being
+/// read), so that a run never reads what it writes.
+fn leave_out_output(sources: &mut Vec<Source>, output: Option<&Path>, diagnostics: &Diagnostics) {
+    let Some(output) = output.and_then(|p| std::fs::canonicalize(p).ok()) else {
+        return;
+    };
+    sources.retain(|source| {
+        let is_output = source
+            .path
+            .as_ref()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .is_some_and(|p| p == output);
+        if is_output {
+            diagnostics.note(format!("{}: left out, it is the output", source.doc));
+        }
+        !is_output
+    });
 }
 
 /// Opens the output: a writer, the output's name for messages, and where to resume.
