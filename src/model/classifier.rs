@@ -56,6 +56,16 @@ impl Classifier {
         )
     }
 
+    /// Loads `model` — a directory if one exists at that path, else a Hugging Face Hub
+    /// id — or, with `None`, the embedded model.
+    pub fn load(model: Option<&str>) -> Result<Classifier> {
+        match model {
+            None => Classifier::embedded(),
+            Some(m) if Path::new(m).is_dir() => Classifier::from_dir(m),
+            Some(m) => Classifier::from_hub(m),
+        }
+    }
+
     /// Loads a model directory holding [`MODEL_FILES`].
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Classifier> {
         let dir = dir.as_ref();
