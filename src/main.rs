@@ -23,6 +23,8 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Fine-tune the classifier and write a model directory.
     Train(cli::train::TrainArgs),
+    /// Measure the throughput of the whole pipeline on a corpus.
+    Bench(polrec::bench::BenchArgs),
 }
 
 /// Exit status when some input failed but the rest was written.
@@ -36,6 +38,7 @@ fn run(command: &Command) -> anyhow::Result<bool> {
         Command::Label(args) => polrec::io::label::run(args)?.failures == 0,
         Command::Eval(args) => cli::eval::run(args).map(|()| true)?,
         Command::Train(args) => cli::train::run(args).map(|()| true)?,
+        Command::Bench(args) => polrec::bench::run(args)?.failures == 0,
     })
 }
 
