@@ -143,8 +143,9 @@ pub fn measure(args: &BenchArgs) -> crate::Result<Report> {
     };
     // Problems with the corpus are reported in the first run only.
     let silent = Diagnostics::new(|_| {}, true);
-    let mut runs = Vec::with_capacity(args.repeat as usize);
-    for i in 0..args.repeat {
+    let repeat = args.repeat.max(1);
+    let mut runs = Vec::with_capacity(repeat as usize);
+    for i in 0..repeat {
         let (diagnostics, since) = match i {
             0 => (&diagnostics, started),
             _ => (&silent, Instant::now()),

@@ -84,9 +84,9 @@ pub struct Settings {
     pub model: String,
     /// CPU features found at run time that matter to the encoder.
     pub cpu_features: Vec<&'static str>,
-    /// Vector instructions candle's own kernels were compiled with (matrix products
-    /// choose theirs at run time).
-    pub candle_compiled_with: Vec<&'static str>,
+    /// Vector instructions and libraries candle says it uses (its `with_avx` and
+    /// `with_f16c` detect at run time; `mkl` and `accelerate` are build features).
+    pub candle_uses: Vec<&'static str>,
 }
 
 impl Report {
@@ -99,7 +99,7 @@ impl Report {
         runs: &[(OverlappedRun, StagedRun)],
         failures: usize,
     ) -> Report {
-        let first = &runs[0].0;
+        let first = &runs[0].0; // `measure` makes at least one run
         let stats = &first.stats;
         let seconds = median(runs.iter().map(|(o, _)| o.elapsed.as_secs_f64()));
         let per_sec = |n: usize| match seconds > 0.0 {
@@ -147,7 +147,7 @@ impl Report {
                 format: value_name(args.format),
                 model: args.model.clone().unwrap_or_else(|| "embedded".into()),
                 cpu_features: cpu_features(),
-                candle_compiled_with: candle_compiled_with(),
+                candle_uses: candle_uses(),
             },
         }
     }
@@ -207,13 +207,13 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "settings     {} threads, batch size {}, {}, model {}, CPU {}, candle kernels built with {}",
+            "settings     {} threads, batch size {}, {}, model {}, CPU {}, candle uses {}",
             settings.threads,
             settings.batch_size,
             if settings.split { "split into sentences" } else { "no split" },
             settings.model,
             list(&settings.cpu_features),
-            list(&settings.candle_compiled_with)
+            list(&settings.candle_uses)
         )
     }
 }
@@ -297,8 +297,8 @@ fn cpu_features() -> Vec<&'static str> {
     found
 }
 
-/// Vector instructions and libraries candle was compiled with.
-fn candle_compiled_with() -> Vec<&'static str> {
+/// Vector instructions and libraries candle says it uses.
+fn candle_uses() -> Vec<&'static str> {
     use candle_core::utils;
     [
         (utils::with_avx(), "avx"),
