@@ -36,8 +36,14 @@ impl Cell {
         v.map_or(Cell::Null, Cell::Float)
     }
 
+    /// Missing, non-finite or empty text: shown as an empty cell.
     fn is_null(&self) -> bool {
-        matches!(self, Cell::Null) || matches!(self, Cell::Float(f) if !f.is_finite())
+        match self {
+            Cell::Null => true,
+            Cell::Float(f) => !f.is_finite(),
+            Cell::Text(s) => s.is_empty(),
+            Cell::Int(_) | Cell::Bool(_) => false,
+        }
     }
 
     /// The cell as CSV field text (shortest round-trip form of numbers).
