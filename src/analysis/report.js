@@ -29,6 +29,7 @@
   function interval(c) { return c ? ' (95% CI ' + pct(c[0]) + '–' + pct(c[1]) + ')' : ''; }
   function short(s, n) { return s.length > n ? s.slice(0, n - 1) + '…' : s; }
   function num(v, d) { return v == null ? '–' : v.toFixed(d); }
+  function plural(n, one, many) { return n + ' ' + (n === 1 ? one : many); }
   function themeName(t) { return D.themes[t].name; }
   function byGroupName(a, b) { return a.name.localeCompare(b.name, undefined, { numeric: true }); }
 
@@ -156,7 +157,8 @@
     if (max === 0) max = 1;
     const head = document.getElementById('heat-head');
     head.replaceChildren();
-    const hs = svg('svg', { width: width, height: HH, class: 'chart' }, head);
+    // Column titles lean right, past the last column.
+    const hs = svg('svg', { width: width + 130, height: HH, class: 'chart' }, head);
     D.themes.forEach((th, t) => {
       const x = LW + t * C + C / 2;
       const text = svg('text', { x: 0, y: 0, transform: 'translate(' + x + ',' + (HH - 6) + ') rotate(-55)',
@@ -182,7 +184,7 @@
         const cell = svg('rect', { x: LW + t * C, y: y, width: C, height: RH, fill: fill, class: 'cell' }, row);
         tip(cell, g.name + ' — ' + themeName(t) + '\n' +
           'share of calls and commitments: ' + pct(g.share[t]) + interval(g.shareCi[t]) + ' of ' + g.actions + '\n' +
-          g.calls[t] + ' calls to action, ' + g.commits[t] + ' commitments' +
+          plural(g.calls[t], 'call to action', 'calls to action') + ', ' + plural(g.commits[t], 'commitment', 'commitments') +
           (g.z[t] == null ? '' : '\nlog-odds z vs rest: ' + num(g.z[t], 2)));
         if (g !== D.all) cell.addEventListener('click', () => focusOn(g.name, t));
       }
@@ -270,8 +272,8 @@
       const fill = z >= SIG ? '#d6604d' : z <= -SIG ? '#4393c3' : '#bbbbbb';
       const bar = svg('rect', { x: z >= 0 ? cx : cx + z * scale, y: y + 3, width: Math.abs(z) * scale, height: RH - 6,
         fill: fill, class: 'zbar' }, s);
-      tip(bar, themeName(t) + ': z = ' + z.toFixed(2) + ', log-odds ratio ' + num(g.lor[t], 3) + '\n' + g.calls[t] +
-        ' calls, ' + g.commits[t] + ' commitments');
+      tip(bar, themeName(t) + ': z = ' + z.toFixed(2) + ', log-odds ratio ' + num(g.lor[t], 3) + '\n' +
+        plural(g.calls[t], 'call to action', 'calls to action') + ', ' + plural(g.commits[t], 'commitment', 'commitments'));
     });
     const axis = svg('text', { x: cx, y: order.length * RH + 16, 'text-anchor': 'middle' }, s);
     axis.textContent = '← less than the rest · z-score · more than the rest →';
@@ -292,7 +294,8 @@
     if (!themes.length) html('p', { class: 'none' }, 'No calls or commitments with themes.', ex);
     themes.forEach((t) => {
       const det = html('details', { 'data-theme': D.themes[t].id }, null, ex);
-      html('summary', {}, themeName(t) + ' — ' + g.calls[t] + ' calls to action, ' + g.commits[t] + ' commitments', det);
+      html('summary', {}, themeName(t) + ' — ' + plural(g.calls[t], 'call to action', 'calls to action') + ', ' +
+        plural(g.commits[t], 'commitment', 'commitments'), det);
       const fill = () => {
         if (det.querySelector('ol')) return;
         const ol = html('ol', {}, null, det);
@@ -317,6 +320,7 @@
     if (state.sort !== 'name') p.set('sort', state.sort);
     if (state.measure !== 'share') p.set('measure', state.measure);
     if (state.focus) p.set('group', state.focus);
+    if (state.openTheme != null) p.set('theme', D.themes[state.openTheme].id);
     try { history.replaceState(null, '', '#' + p.toString()); } catch (e) { /* file: URLs may refuse */ }
   }
 
@@ -326,6 +330,8 @@
     state.sort = p.get('sort') || 'name';
     state.measure = p.get('measure') || 'share';
     state.focus = p.get('group');
+    const theme = D.themes.findIndex((t) => t.id === p.get('theme'));
+    state.openTheme = theme < 0 ? null : theme;
   }
 
   function setSort(s) {
