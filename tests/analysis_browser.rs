@@ -380,3 +380,23 @@ fn report_of_190_delegations_draws_filters_and_sorts() {
         "no call-to-action bars"
     );
 }
+
+#[test]
+fn report_of_an_empty_input_still_renders() {
+    let Some(bin) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty.jsonl");
+    std::fs::write(&input, "").unwrap();
+    let page = dir.path().join("report-empty.html");
+    render(&input, &page);
+    let loaded = Browser::new(bin).load(&url(&page));
+    assert!(console_lines(&loaded.log).is_empty(), "{}", loaded.log);
+    assert!(loaded.dom.contains("data-render-state=\"done\""));
+    assert!(!loaded.dom.contains("data-js-errors=\""));
+    assert!(loaded.dom.contains("showing 0 of 0 groups"));
+    assert_eq!(
+        count(&loaded.dom, "class=\"bar bar-call\""),
+        1,
+        "the corpus row only"
+    );
+}

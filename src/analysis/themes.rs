@@ -137,7 +137,7 @@ impl Taxonomy {
         };
         let tagging_line = text
             .lines()
-            .position(|l| l.trim() == "[tagging]")
+            .position(|l| is_header(l, "[tagging]"))
             .map_or(1, |i| i + 1);
         if !(-1.0..=1.0).contains(&rule.threshold) {
             return Err(config_error(
@@ -146,7 +146,7 @@ impl Taxonomy {
                 "threshold must lie in [-1, 1]",
             ));
         }
-        if rule.margin.is_some_and(|m| !(m >= 0.0)) {
+        if rule.margin.is_some_and(|m| m.is_nan() || m < 0.0) {
             return Err(config_error(origin, tagging_line, "margin must be >= 0"));
         }
         if rule.max_themes == 0 {
@@ -209,6 +209,11 @@ impl Taxonomy {
     pub fn get(&self, id: &str) -> Option<&Theme> {
         self.themes.iter().find(|t| t.id == id)
     }
+}
+
+/// Whether a TOML line is this table header (allowing a trailing comment).
+fn is_header(line: &str, header: &str) -> bool {
+    line.split('#').next().is_some_and(|l| l.trim() == header)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -554,7 +559,7 @@ pub fn set_rule_in_toml(text: &str, threshold: f32, margin: Option<f32>) -> Stri
                 close_tagging(&mut out, wrote_threshold, wrote_margin);
                 out.extend(tail);
             }
-            in_tagging = trimmed == "[tagging]";
+            in_tagging = is_header(trimmed, "[tagging]");
             seen_tagging |= in_tagging;
         } else if in_tagging {
             match key_of(trimmed).as_deref() {
@@ -714,6 +719,13 @@ examples = ["vaccines for all", "end the pandemic"]
     }
 
     #[test]
+    fn tagger_can_serve_many_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<ThemeTagger>();
+        send_sync::<Taxonomy>();
+    }
+
+    #[test]
     fn embedder_returning_too_few_vectors_is_an_error() {
         let taxonomy = Taxonomy::parse(SMALL, "small.toml").unwrap();
         let short = |_: &[&str]| -> Result<Vec<Vec<f32>>> { Ok(vec![vec![1.0]]) };
@@ -783,6 +795,8 @@ examples = ["vaccines for all", "end the pandemic"]
         );
         let again = set_rule_in_toml(&out, 0.40, None);
         assert!(again.contains("threshold = 0.40\n") && !again.contains("margin"));
+        let commented = set_rule_in_toml("[tagging] # rule\nthreshold = 0.5\n", 0.25, None);
+        assert_eq!(commented, "[tagging] # rule\nthreshold = 0.25\n");
         let fresh = set_rule_in_toml("[[theme]]\nid = \"a\"\n", 0.3, None);
         assert!(fresh.starts_with("[tagging]\nthreshold = 0.30\n\n[[theme]]"));
     }
