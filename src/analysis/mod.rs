@@ -6,6 +6,8 @@
 //! `polrec compare`, [`ThemesArgs`] with [`run_themes_list`] and [`run_calibrate`]
 //! for `polrec themes list|calibrate`.
 
+#![warn(missing_docs)]
+
 pub mod compare;
 pub mod report;
 pub mod stats;
@@ -196,9 +198,12 @@ fn write_to(
             let mut w = std::io::BufWriter::new(file);
             write(&mut w).and_then(|()| w.flush()).map_err(io_error(p))
         }
-        None => write(out)
-            .and_then(|()| out.flush())
-            .map_err(io_error(Path::new("-"))),
+        None => {
+            let mut w = std::io::BufWriter::new(out);
+            write(&mut w)
+                .and_then(|()| w.flush())
+                .map_err(io_error(Path::new("-")))
+        }
     }
 }
 
