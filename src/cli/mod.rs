@@ -1,6 +1,7 @@
 //! The subcommands of the `polrec` binary: clap arguments and the glue to the library.
 
 pub mod eval;
+pub mod themes;
 pub mod train;
 
 use anyhow::Context;

@@ -150,6 +150,21 @@ impl Classifier {
         }
     }
 
+    /// Labels sentences and gives their embeddings (mean-pooled, L2-normalised) from the
+    /// same encoder pass, for theme tagging.
+    pub fn classify_and_embed(&self, texts: &[&str]) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
+        let encoded = self.tokenizer().encode_all(texts)?;
+        match self.embedder.pooled(&encoded.iter().collect::<Vec<_>>())? {
+            Some(p) => {
+                let predictions = self.head.predict(&p)?;
+                let mut rows = p.to_vec2::<f32>()?;
+                normalise(&mut rows);
+                Ok((predictions, rows))
+            }
+            None => Ok((Vec::new(), Vec::new())),
+        }
+    }
+
     /// Sentence embeddings (mean-pooled, L2-normalised), as used for theme tagging.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let mut rows = self.embedder.embed(texts)?;

@@ -33,6 +33,11 @@ use crate::text::{self, Sentence};
 pub trait Classify: Sync {
     /// Labels `texts`, one prediction per text, in order.
     fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>>;
+
+    /// Labels `texts` and gives each its policy themes (best first); by default none.
+    fn classify_themed(&self, texts: &[&str]) -> crate::Result<Vec<(Prediction, Vec<String>)>> {
+        Ok(self.classify(texts)?.into_iter().map(|p| (p, Vec::new())).collect())
+    }
 }
 
 impl Classify for Classifier {
@@ -61,8 +66,8 @@ pub trait Unit: Send + Sync {
 pub enum Labelling {
     /// No classifier was given: the sentence has no label.
     Unlabelled,
-    /// The classifier's prediction.
-    Labelled(Prediction),
+    /// The classifier's prediction, and the sentence's policy themes (best first).
+    Labelled(Prediction, Vec<String>),
     /// The classifier failed on this sentence (also when tried alone).
     Failed(crate::Error),
 }
@@ -228,12 +233,15 @@ impl<'c> Pipeline<'c> {
 /// sentence costs only its own label.
 fn classify_batch(classifier: &dyn Classify, batch: &[&str]) -> Vec<Labelling> {
     match checked_classify(classifier, batch) {
-        Ok(predictions) => predictions.into_iter().map(Labelling::Labelled).collect(),
+        Ok(predictions) => predictions.into_iter().map(|(p, t)| Labelling::Labelled(p, t)).collect(),
         Err(_) if batch.len() > 1 => batch
             .iter()
             .map(
                 |text| match checked_classify(classifier, std::slice::from_ref(text)) {
-                    Ok(mut p) => Labelling::Labelled(p.remove(0)),
+                    Ok(mut p) => {
+                        let (p, t) = p.remove(0);
+                        Labelling::Labelled(p, t)
+                    }
                     Err(e) => Labelling::Failed(e),
                 },
             )
@@ -243,8 +251,11 @@ fn classify_batch(classifier: &dyn Classify, batch: &[&str]) -> Vec<Labelling> {
 }
 
 /// Calls the classifier and checks that it gave one prediction per text.
-fn checked_classify(classifier: &dyn Classify, texts: &[&str]) -> crate::Result<Vec<Prediction>> {
-    let predictions = classifier.classify(texts)?;
+fn checked_classify(
+    classifier: &dyn Classify,
+    texts: &[&str],
+) -> crate::Result<Vec<(Prediction, Vec<String>)>> {
+    let predictions = classifier.classify_themed(texts)?;
     if predictions.len() != texts.len() {
         return Err(crate::Error::Model(format!(
             "classifier gave {} predictions for {} sentences",

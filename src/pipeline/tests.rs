@@ -67,7 +67,7 @@ impl Sink<Doc> for Collect {
             .map(|l| {
                 let (label, failed) = match l.labelling {
                     Labelling::Unlabelled => (None, false),
-                    Labelling::Labelled(p) => (Some(p.label), false),
+                    Labelling::Labelled(p, _) => (Some(p.label), false),
                     Labelling::Failed(_) => (None, true),
                 };
                 (l.sentence.text, label, failed)
