@@ -27,6 +27,8 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Fine-tune the classifier and write a model directory.
     Train(cli::train::TrainArgs),
+    /// Rewrite a model directory with its weights stored as f32, f16 or int8.
+    Convert(cli::convert::ConvertArgs),
 }
 
 /// Exit status when some input failed but the rest was written.
@@ -42,6 +44,7 @@ fn run(command: &Command) -> anyhow::Result<bool> {
         Command::Themes(args) => cli::themes::run(args).map(|()| true)?,
         Command::Eval(args) => cli::eval::run(args).map(|()| true)?,
         Command::Train(args) => cli::train::run(args).map(|()| true)?,
+        Command::Convert(args) => cli::convert::run(args).map(|()| true)?,
     })
 }
 

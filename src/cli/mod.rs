@@ -1,5 +1,6 @@
 //! The subcommands of the `polrec` binary: clap arguments and the glue to the library.
 
+pub mod convert;
 pub mod eval;
 pub mod themes;
 pub mod train;
