@@ -19,13 +19,21 @@ pub fn is_furniture_line(line: &str) -> bool {
     if line.is_empty() || line.len() > 200 {
         return false;
     }
-    let first = line.as_bytes()[0];
-    if !(first.is_ascii_alphanumeric() || matches!(first, b'*' | b'-' | b'_' | b'=' | b'('))
-        && !is_rule(line)
-    {
+    let first_byte = line.as_bytes()[0];
+    if !first_byte.is_ascii_alphanumeric() {
+        return is_rule(line)
+            || (matches!(first_byte, b'*' | b'-' | b'(')
+                && (is_job_line(line) || is_counter_line(line)));
+    }
+    // Every other kind of furniture has a digit in its first or last word (`Page 3`
+    // aside): prose lines leave here after two words.
+    let first = line.split(char::is_whitespace).next().unwrap_or("");
+    let last = line.rsplit(char::is_whitespace).next().unwrap_or("");
+    let digit = |t: &str| t.bytes().any(|b| b.is_ascii_digit());
+    if !digit(first) && !digit(last) && !matches!(first, "Page" | "page") {
         return false;
     }
-    is_rule(line) || is_job_line(line) || is_counter_line(line) || is_running_head(line)
+    is_job_line(line) || is_counter_line(line) || is_running_head(line)
 }
 
 /// A line made only of rule characters (`---`, `***`, `_____`).
@@ -71,8 +79,7 @@ fn is_counter_line(line: &str) -> bool {
 /// A running head: a line that begins with a document symbol or date and ends with
 /// one (a title may stand between), or a meeting-record symbol with a short title.
 fn is_running_head(line: &str) -> bool {
-    let mut it = line.split_whitespace();
-    let Some(first) = it.next() else { return false };
+    let first = line.split_whitespace().next().unwrap_or("");
     let last = line.split_whitespace().next_back().unwrap_or(first);
     let head_mark = |t: &str| is_doc_symbol(t) || is_date(t);
     if head_mark(first) && head_mark(last) {
@@ -81,8 +88,9 @@ fn is_running_head(line: &str) -> bool {
     // `S/PV.7898 (Resumption 1)`, `A/70/PV.24 General Assembly`: a meeting record's
     // symbol opening or closing a short line that is not a sentence.
     let meeting = |t: &str| is_doc_symbol(t) && (t.contains("/PV.") || t.contains("/SR."));
-    let words = line.split_whitespace().count();
-    (meeting(first) || meeting(last)) && words <= 16 && !ends_sentence(line)
+    (meeting(first) || meeting(last))
+        && line.split_whitespace().count() <= 16
+        && !ends_sentence(line)
 }
 
 /// Whether a line's last visible character ends a sentence or clause.

@@ -162,15 +162,29 @@ fn known_stem(w: &str, depth: u8) -> bool {
     })
 }
 
-/// Words a document writes elsewhere, to settle its own line-end hyphens.
+/// Words a document writes elsewhere, to settle its own line-end hyphens: kept as
+/// sorted hashes of their lower-case forms, so recording a word allocates nothing.
 #[derive(Debug, Default)]
 pub struct DocWords {
-    words: HashSet<String>,
+    hashes: Vec<u64>,
+}
+
+/// FNV-1a hash of `parts` joined, lower-cased (ASCII letters; others as they are).
+fn word_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part {
+            h ^= u64::from(b.to_ascii_lowercase());
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 impl DocWords {
-    /// Records the words of one line, lower-cased; `skip_first` drops the first word
-    /// (a fragment continuing a hyphen) and a last word ending in `-` is never kept.
+    /// Records the words of one line; `skip_first` drops the first word (a fragment
+    /// continuing a hyphen) and a last word ending in `-` is never kept. Call
+    /// [`Self::finish`] once all lines are added.
     pub fn add_line(&mut self, line: &str, skip_first: bool) {
         for (i, raw) in line.split_whitespace().enumerate() {
             if i == 0 && skip_first {
@@ -183,20 +197,28 @@ impl DocWords {
             {
                 continue;
             }
-            let lower = w.to_lowercase();
-            if lower.contains('-') {
-                // Each pair of adjacent parts, so `ex-child-soldiers` also teaches `child-soldiers`.
-                let parts: Vec<&str> = lower.split('-').collect();
-                for pair in parts.windows(2) {
-                    self.words.insert(format!("{}-{}", pair[0], pair[1]));
-                }
+            self.hashes.push(word_hash([w.as_bytes()]));
+            // Each pair of adjacent parts, so `ex-child-soldiers` also teaches `child-soldiers`.
+            let mut parts = w.split('-');
+            let mut prev = parts.next().unwrap_or("");
+            for part in parts {
+                self.hashes
+                    .push(word_hash([prev.as_bytes(), b"-", part.as_bytes()]));
+                prev = part;
             }
-            self.words.insert(lower);
         }
     }
 
-    fn contains(&self, w: &str) -> bool {
-        self.words.contains(w)
+    /// Sorts the recorded words for lookup.
+    pub fn finish(&mut self) {
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+    }
+
+    /// Whether the document writes `x` and `y` joined by `sep` (empty or `-`).
+    fn contains(&self, x: &str, sep: &str, y: &str) -> bool {
+        let h = word_hash([x.as_bytes(), sep.as_bytes(), y.as_bytes()]);
+        self.hashes.binary_search(&h).is_ok()
     }
 }
 
@@ -231,9 +253,7 @@ pub fn resolve(before: &str, after: &str, doc: &DocWords) -> HyphenJoin {
     }
     let xl = x.to_lowercase();
     let yl = y.to_lowercase();
-    let joined = format!("{xl}{yl}");
-    let hyphenated = format!("{xl}-{yl}");
-    match (doc.contains(&joined), doc.contains(&hyphenated)) {
+    match (doc.contains(&xl, "", &yl), doc.contains(&xl, "-", &yl)) {
         (true, false) => return HyphenJoin::Drop,
         (false, true) => return HyphenJoin::Keep,
         _ => {}
@@ -241,6 +261,7 @@ pub fn resolve(before: &str, after: &str, doc: &DocWords) -> HyphenJoin {
     if matches!(xl.as_str(), "re" | "pre" | "de") && yl.starts_with('e') {
         return HyphenJoin::Keep; // re-elected, pre-eminent, de-escalation
     }
+    let joined = format!("{xl}{yl}");
     if known(&joined) {
         return HyphenJoin::Drop;
     }
@@ -344,9 +365,11 @@ mod tests {
     fn the_document_settles_doubtful_cases() {
         let mut doc = DocWords::default();
         doc.add_line("the peace-building efforts of the Commission", false);
+        doc.finish();
         assert_eq!(resolve("peace", "building", &doc), HyphenJoin::Keep);
         let mut doc = DocWords::default();
-        doc.add_line("all counterterrorism measures", false);
+        doc.add_line("all Counterterrorism measures", false);
+        doc.finish();
         assert_eq!(resolve("counter", "terrorism", &doc), HyphenJoin::Drop);
     }
 }

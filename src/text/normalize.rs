@@ -191,14 +191,8 @@ impl Normalized {
     /// characters and collapsing whitespace runs to one space.
     fn append(&mut self, raw: &str, start: usize, end: usize) {
         let line = &raw[start..end];
-        // Fast path: nothing to collapse or drop.
-        if line.is_ascii()
-            && !line
-                .as_bytes()
-                .windows(2)
-                .any(|w| w[0] == b' ' && w[1] == b' ')
-            && !line.contains(['\t', '\x0b', '\x0c'])
-        {
+        // Fast path: plain ASCII with single spaces, copied as it is.
+        if plain_ascii(line.as_bytes()) {
             self.push_piece(raw, start, end);
             return;
         }
@@ -286,6 +280,18 @@ impl Normalized {
     }
 }
 
+/// ASCII text whose only whitespace is single spaces.
+fn plain_ascii(bytes: &[u8]) -> bool {
+    let mut prev_space = false;
+    for &b in bytes {
+        if b >= 0x80 || b < b' ' || (b == b' ' && prev_space) {
+            return false;
+        }
+        prev_space = b == b' ';
+    }
+    true
+}
+
 /// How a document lays out its paragraphs.
 struct Layout {
     /// Lines are paragraphs (PDF text reflowed, or typed): a line break ends a paragraph.
@@ -351,6 +357,7 @@ fn doc_words(raw: &str, content: &[&Line]) -> DocWords {
         words.add_line(&raw[l.start..l.end], after_hyphen);
         after_hyphen = hyphenated(l);
     }
+    words.finish();
     words
 }
 
@@ -359,11 +366,8 @@ fn scan_lines(raw: &str) -> Vec<Line> {
     let bytes = raw.as_bytes();
     let mut lines = Vec::with_capacity(raw.len() / 48 + 1);
     let mut pos = 0;
-    while pos <= bytes.len() {
-        let nl = bytes[pos..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .map(|i| pos + i);
+    loop {
+        let nl = memchr::memchr2(b'\n', b'\r', &bytes[pos..]).map(|i| pos + i);
         let end = nl.unwrap_or(bytes.len());
         lines.push(trim_line(raw, pos, end));
         match nl {

@@ -212,7 +212,7 @@ fn is_list_number(word: &str) -> bool {
 fn protected_spans(para: &str) -> Vec<Range<usize>> {
     const MAX: usize = 400;
     let mut spans = Vec::new();
-    if !para.contains(['(', '[', '"', '“']) {
+    if !para.bytes().any(|b| matches!(b, b'(' | b'[' | b'"')) && !para.contains('“') {
         return spans;
     }
     let mut parens: Vec<usize> = Vec::new();
