@@ -186,25 +186,38 @@ impl DocWords {
     /// continuing a hyphen) and a last word ending in `-` is never kept. Call
     /// [`Self::finish`] once all lines are added.
     pub fn add_line(&mut self, line: &str, skip_first: bool) {
-        for (i, raw) in line.split_whitespace().enumerate() {
-            if i == 0 && skip_first {
+        let mut tokens = line
+            .as_bytes()
+            .split(u8::is_ascii_whitespace)
+            .filter(|t| !t.is_empty());
+        if skip_first {
+            tokens.next();
+        }
+        for token in tokens {
+            if token.ends_with(b"-") {
                 continue;
             }
-            let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
-            if w.len() < 4
-                || raw.ends_with('-')
-                || !w.chars().all(|c| c.is_alphabetic() || c == '-')
-            {
+            // The word without surrounding punctuation: ASCII letters and inner hyphens only.
+            let Some(a) = token.iter().position(u8::is_ascii_alphanumeric) else {
+                continue;
+            };
+            let b = token
+                .iter()
+                .rposition(u8::is_ascii_alphanumeric)
+                .map_or(a, |b| b + 1);
+            let w = &token[a..b];
+            if w.len() < 4 || !w.iter().all(|&c| c.is_ascii_alphabetic() || c == b'-') {
                 continue;
             }
-            self.hashes.push(word_hash([w.as_bytes()]));
+            self.hashes.push(word_hash([w]));
             // Each pair of adjacent parts, so `ex-child-soldiers` also teaches `child-soldiers`.
-            let mut parts = w.split('-');
-            let mut prev = parts.next().unwrap_or("");
-            for part in parts {
-                self.hashes
-                    .push(word_hash([prev.as_bytes(), b"-", part.as_bytes()]));
-                prev = part;
+            if w.contains(&b'-') {
+                let mut parts = w.split(|&c| c == b'-');
+                let mut prev = parts.next().unwrap_or_default();
+                for part in parts {
+                    self.hashes.push(word_hash([prev, b"-", part]));
+                    prev = part;
+                }
             }
         }
     }

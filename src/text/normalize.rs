@@ -129,7 +129,7 @@ impl Normalized {
                     para_start = out.text.len();
                 }
             }
-            out.append(raw, line.start, line.end);
+            out.append(raw, line.start, line.end, &doc_words);
             prev = Some((idx, line));
         }
         out.paragraphs.push(para_start..out.text.len());
@@ -189,7 +189,22 @@ impl Normalized {
 
     /// Appends the trimmed original line `raw[start..end]`, dropping invisible
     /// characters and collapsing whitespace runs to one space.
-    fn append(&mut self, raw: &str, start: usize, end: usize) {
+    fn append(&mut self, raw: &str, start: usize, end: usize, doc: &DocWords) {
+        let bytes = &raw.as_bytes()[..end];
+        let mut from = start;
+        for k in memchr::memmem::find_iter(&bytes[start..], b"- ").map(|k| start + k) {
+            let Some(cut) = inline_hyphen(raw, from, k, end, doc) else {
+                continue;
+            };
+            self.append_run(raw, from, cut.keep_to);
+            from = cut.resume_at;
+        }
+        self.append_run(raw, from, end);
+    }
+
+    /// Appends `raw[start..end]` (trimmed, or cut where a hyphen was repaired),
+    /// dropping invisible characters and collapsing whitespace runs to one space.
+    fn append_run(&mut self, raw: &str, start: usize, end: usize) {
         let line = &raw[start..end];
         // Fast path: plain ASCII with single spaces, copied as it is.
         if plain_ascii(line.as_bytes()) {
@@ -280,6 +295,27 @@ impl Normalized {
     }
 }
 
+/// Words that never end a paragraph: after them the sentence goes on.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into", "upon",
+    "and", "or", "nor", "but", "as", "than", "that", "which", "who", "whose", "whom", "its",
+    "their", "our", "his", "her", "my", "your", "this", "these", "those", "is", "are", "was",
+    "were", "be", "been", "has", "have", "had", "will", "would", "shall", "should", "can", "could",
+    "may", "might", "must", "not", "between", "among", "such", "very", "more", "most", "both",
+    "each", "every", "per",
+];
+
+/// Whether `line` ends with a lower-case function word (`of`, `the`, `and`).
+fn ends_with_function_word(line: &str) -> bool {
+    let last = line.rsplit(' ').next().unwrap_or("");
+    FUNCTION_WORDS.contains(&last)
+}
+
+/// Conjunctions after a suspended hyphen (`low- and middle-income`).
+const SUSPENDED: &[&str] = &[
+    "and", "or", "nor", "to", "as", "but", "than", "versus", "vs",
+];
+
 /// ASCII text whose only whitespace is single spaces.
 fn plain_ascii(bytes: &[u8]) -> bool {
     let mut prev_space = false;
@@ -313,8 +349,18 @@ impl Layout {
         gap_furniture: bool,
     ) -> bool {
         let open = !ends_clause(a) || pa.soft_break;
-        let b_first = b.chars().next().unwrap_or(' ');
-        if open && (b_first.is_lowercase() || pa.soft_break) {
+        // The first letter or digit of `b`, past opening quotes and brackets.
+        let b_first = b
+            .trim_start_matches(['(', '[', '"', '“', '‘', '\''])
+            .chars()
+            .next()
+            .unwrap_or(' ');
+        if open
+            && (b_first.is_lowercase()
+                || b_first.is_ascii_digit()
+                || pa.soft_break
+                || ends_with_function_word(a))
+        {
             return true; // a sentence cut by a wrap, a page break or a stray blank line
         }
         if open && !gap_blank && a.matches('(').count() > a.matches(')').count() {
@@ -345,11 +391,60 @@ fn wrap_width(content: &[&Line]) -> usize {
     *lens.select_nth_unstable(k).1
 }
 
-/// The document's own words, when it has any line-end hyphen to settle.
+/// Where a hyphen that stood at a line end, now followed by a space inside a line
+/// (`Secretary- General`, an earlier extraction's join), is repaired: the text is kept
+/// up to `keep_to` and resumes at `resume_at`.
+struct InlineHyphen {
+    keep_to: usize,
+    resume_at: usize,
+}
+
+/// Decides the `- ` at byte `k` of `raw` (inside the line ending at `end`; the text
+/// since `from` is not yet appended). Suspended hyphens (`low- and middle-income`)
+/// and dashes are left alone.
+fn inline_hyphen(
+    raw: &str,
+    from: usize,
+    k: usize,
+    end: usize,
+    doc: &DocWords,
+) -> Option<InlineHyphen> {
+    let before = raw[from..k]
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap_or("");
+    let after = raw[k + 2..end]
+        .split(char::is_whitespace)
+        .next()
+        .unwrap_or("");
+    let letter_or_digit = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    if !letter_or_digit(before.chars().next_back()) || !letter_or_digit(after.chars().next()) {
+        return None;
+    }
+    let next_word = after.trim_end_matches(|c: char| !c.is_alphanumeric());
+    if SUSPENDED.contains(&next_word) {
+        return None;
+    }
+    match hyphen::resolve(before, after, doc) {
+        HyphenJoin::Keep => Some(InlineHyphen {
+            keep_to: k + 1,
+            resume_at: k + 2,
+        }),
+        HyphenJoin::Drop => Some(InlineHyphen {
+            keep_to: k,
+            resume_at: k + 2,
+        }),
+        HyphenJoin::Space => None,
+    }
+}
+
+/// The document's own words, when it has a hyphen to settle (at a line end, or
+/// before a space inside a line).
 fn doc_words(raw: &str, content: &[&Line]) -> DocWords {
     let mut words = DocWords::default();
     let hyphenated = |l: &Line| raw[l.start..l.end].ends_with('-');
-    if !content.iter().any(|l| hyphenated(l)) {
+    let inline = |l: &Line| memchr::memmem::find(raw[l.start..l.end].as_bytes(), b"- ").is_some();
+    if !content.iter().any(|l| hyphenated(l) || inline(l)) {
         return words;
     }
     let mut after_hyphen = false;
@@ -540,6 +635,31 @@ mod tests {
             paras(raw),
             ["Mr. Ould Cheikh Ahmed (Mauritania) (spoke in Arabic): We thank you."]
         );
+    }
+
+    #[test]
+    fn hyphen_left_before_a_space_inside_a_line() {
+        let raw = "the Secretary- General, low- and middle-income States, develop- ment and 2014- 2018 - a dash";
+        assert_eq!(
+            paras(raw),
+            ["the Secretary-General, low- and middle-income States, development and 2014-2018 - a dash"]
+        );
+    }
+
+    #[test]
+    fn paragraph_lines_cut_mid_sentence_are_joined() {
+        let long = "word ".repeat(40);
+        let raw = format!(
+            "{long}called for by the United Nations, namely,\n0.7 per cent.\n{long}the creation of a\n\nPalestinian State.\n\
+             {long}in Europe\n(see A/69/PV.15). {long}has\n“penetrated every level”.\n{long}Heading\nNew paragraph {long}."
+        );
+        let p = paras(&raw);
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert!(p[0].ends_with("namely, 0.7 per cent."));
+        assert!(p[1].ends_with("creation of a Palestinian State."));
+        assert!(p[2].contains("in Europe (see A/69/PV.15)."));
+        assert!(p[2].ends_with("has “penetrated every level”."));
+        assert!(p[3].ends_with("Heading"));
     }
 
     #[test]
