@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use super::furniture;
 use super::hyphen::{self, DocWords, HyphenJoin};
+use super::segment;
 use super::speakers;
 
 /// Lines longer than this (in bytes) are paragraphs, not hard-wrapped lines.
@@ -69,6 +70,7 @@ pub fn is_invisible(c: char) -> bool {
 /// `:`, `;`, `…`), closing quotes and brackets aside.
 pub(crate) fn ends_clause(s: &str) -> bool {
     strip_closers(s).ends_with(['.', '?', '!', ':', ';', '…'])
+        && !segment::ends_with_abbreviation(s)
 }
 
 /// Whether `s` ends a sentence (`.`, `?`, `!`, `:`, `…`), closing quotes and brackets aside.
@@ -359,7 +361,8 @@ impl Layout {
             && (b_first.is_lowercase()
                 || b_first.is_ascii_digit()
                 || pa.soft_break
-                || ends_with_function_word(a))
+                || ends_with_function_word(a)
+                || segment::ends_with_abbreviation(a))
         {
             return true; // a sentence cut by a wrap, a page break or a stray blank line
         }
@@ -660,6 +663,13 @@ mod tests {
         assert!(p[2].contains("in Europe (see A/69/PV.15)."));
         assert!(p[2].ends_with("has “penetrated every level”."));
         assert!(p[3].ends_with("Heading"));
+    }
+
+    #[test]
+    fn a_title_at_a_line_end_continues_the_paragraph() {
+        let long = "word ".repeat(40);
+        let raw = format!("{long}in flux, Mr.\nPresident, and we act.");
+        assert_eq!(paras(&raw).len(), 1);
     }
 
     #[test]

@@ -81,6 +81,20 @@ const STARTERS: &[&str] = &[
     "Accordingly",
 ];
 
+/// Whether `s` ends with a title or abbreviation after which no sentence ends
+/// (`Mr.`, `H.E.`, `e.g.`).
+pub(crate) fn ends_with_abbreviation(s: &str) -> bool {
+    let Some(rest) = s.strip_suffix('.') else {
+        return false;
+    };
+    let word = rest
+        .rsplit(' ')
+        .next()
+        .unwrap_or("")
+        .trim_start_matches(is_opener);
+    NEVER_FINAL.contains(&word.trim_start_matches(['*', '_']))
+}
+
 /// Characters that may follow a sentence's final mark and belong to the sentence.
 fn is_closer(c: char) -> bool {
     matches!(c, ')' | ']' | '"' | '\'' | '”' | '’' | '»')
@@ -173,7 +187,7 @@ fn is_boundary(
     }
     // The word the period ends, without opening brackets or quotes.
     let word_start = para[..i].rfind(' ').map_or(0, |k| k + 1);
-    let word = para[word_start..i].trim_start_matches(is_opener);
+    let word = para[word_start..i].trim_start_matches(|c| is_opener(c) || c == '*' || c == '_');
     if word.is_empty() {
         return true;
     }
