@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use super::{normalize, speakers};
+
 /// Whether a trimmed line is page furniture by its form alone.
 ///
 /// Recognised: job numbers with page numbers, counters, language codes and bar codes
@@ -173,8 +175,9 @@ pub(crate) fn is_doc_symbol(t: &str) -> bool {
 }
 
 /// Marks lines that repeat the running head of each page: a short line that is not a
-/// sentence, lies next to furniture (blank lines between do not count), and occurs at
-/// least twice in such places. `furniture[i]` and `blank[i]` describe line `i`;
+/// sentence (nor the start of one: no speaker title, no final `of` or `the`), lies next
+/// to furniture (blank lines between do not count), and occurs at least twice in such
+/// places. `furniture[i]` and `blank[i]` describe line `i`;
 /// `text(i)` gives its trimmed text.
 pub fn mark_repeated_heads<'a>(
     furniture: &mut [bool],
@@ -190,7 +193,12 @@ pub fn mark_repeated_heads<'a>(
                 continue;
             }
             let t = text(i);
-            if t.len() > 100 || ends_sentence(t) || !next_to_furniture(i, furniture, blank) {
+            if t.len() > 100
+                || ends_sentence(t)
+                || normalize::ends_with_function_word(t)
+                || speakers::starts_with_title(t)
+                || !next_to_furniture(i, furniture, blank)
+            {
                 continue;
             }
             *counts.entry(t).or_insert(0) += 1;
@@ -337,6 +345,28 @@ mod tests {
             furn,
             [false, false, true, true, false, false, false, true, true, false, false]
         );
+    }
+
+    #[test]
+    fn repeated_speech_lines_next_to_furniture_are_kept() {
+        let lines = [
+            "18-15032",
+            "The President: I now give the floor to the representative of",
+            "Uruguay.",
+            "18-15032",
+            "The President: I now give the floor to the representative of",
+            "France.",
+            "18-15032",
+            "I now give the floor to the representative of",
+            "Chad.",
+            "18-15032",
+            "I now give the floor to the representative of",
+            "Peru.",
+        ];
+        let blank = [false; 12];
+        let mut furn: Vec<bool> = lines.iter().map(|l| is_furniture_line(l)).collect();
+        mark_repeated_heads(&mut furn, &blank, |i| lines[i]);
+        assert_eq!(furn.iter().filter(|&&f| f).count(), 4);
     }
 
     #[test]

@@ -46,42 +46,89 @@ const CLOSED_COMPOUNDS: &[&str] = &[
     "peacebuilding",
     "peacemaking",
     "peacekeeper",
+    "peacetime",
     "multilateral",
     "multilateralism",
     "multidimensional",
     "multisectoral",
+    "multipolar",
+    "multiparty",
+    "multistakeholderism",
+    "interagency",
     "intergovernmental",
+    "interministerial",
     "interregional",
+    "intraregional",
     "interreligious",
     "intercultural",
+    "interfaith",
     "interlinked",
     "interconnected",
+    "interconnectedness",
     "interdependence",
     "interdependent",
+    "interrelated",
     "subregion",
     "subregional",
+    "subprogramme",
     "transboundary",
+    "transnational",
     "socioeconomic",
-    "macroeconomic",
     "geopolitical",
+    "geostrategic",
+    "macroeconomic",
+    "microfinance",
+    "biodiversity",
+    "ecosystem",
+    "agroecology",
     "landlocked",
     "stakeholder",
     "policymaker",
     "policymaking",
+    "lawmaker",
     "livelihood",
     "cybersecurity",
     "cybercrime",
+    "cyberattack",
     "cyberspace",
-    "microfinance",
-    "biodiversity",
-    "megacities",
+    "counterproductive",
+    "countermeasure",
+    "underrepresented",
+    "undernourished",
+    "underfunded",
+    "underinvestment",
+    "overexploitation",
+    "overfishing",
+    "overarching",
     "nationwide",
     "countrywide",
     "worldwide",
     "ceasefire",
-    "counterproductive",
-    "underrepresented",
-    "undernourished",
+    "landmine",
+    "stockpile",
+    "shortfall",
+    "spillover",
+    "timeframe",
+    "handover",
+    "hotspot",
+    "wastewater",
+    "watercourse",
+    "workforce",
+    "groundbreaking",
+    "mainstreaming",
+    "antimicrobial",
+    "antiretroviral",
+    "geospatial",
+    "hydropower",
+    "nanotechnology",
+    "smallholder",
+    "unilateralism",
+    "upsurge",
+    "setback",
+    "wrongdoing",
+    "foreseeable",
+    "firsthand",
+    "worthwhile",
 ];
 
 /// Prefixes that keep their hyphen in UN usage (`non-governmental`, `well-being`).
@@ -209,15 +256,20 @@ impl DocWords {
             if w.len() < 4 || !w.iter().all(|&c| c.is_ascii_alphabetic() || c == b'-') {
                 continue;
             }
-            self.hashes.push(word_hash([w]));
-            // Each pair of adjacent parts, so `ex-child-soldiers` also teaches `child-soldiers`.
-            if w.contains(&b'-') {
-                let mut parts = w.split(|&c| c == b'-');
-                let mut prev = parts.next().unwrap_or_default();
-                for part in parts {
+            if !w.contains(&b'-') {
+                self.hashes.push(word_hash([w]));
+                continue;
+            }
+            // Each pair of adjacent parts, so `ex-child-soldiers` also teaches
+            // `child-soldiers`; a capital after the hyphen is a name (`Inter-Agency
+            // Coordination Group`), no evidence for the common word.
+            let mut parts = w.split(|&c| c == b'-');
+            let mut prev = parts.next().unwrap_or_default();
+            for part in parts {
+                if part.first().is_some_and(u8::is_ascii_lowercase) {
                     self.hashes.push(word_hash([prev, b"-", part]));
-                    prev = part;
                 }
+                prev = part;
             }
         }
     }
@@ -274,14 +326,22 @@ pub fn resolve(before: &str, after: &str, doc: &DocWords) -> HyphenJoin {
     if matches!(xl.as_str(), "re" | "pre" | "de") && yl.starts_with('e') {
         return HyphenJoin::Keep; // re-elected, pre-eminent, de-escalation
     }
-    let joined = format!("{xl}{yl}");
-    if known(&joined) {
-        return HyphenJoin::Drop;
-    }
-    if HYPHEN_PREFIXES.contains(&xl.as_str()) || TENS.contains(&xl.as_str()) {
-        return HyphenJoin::Keep;
+    if TENS.contains(&xl.as_str()) {
+        return HyphenJoin::Keep; // sixty-seventh
     }
     if CONTINUATIONS.contains(&yl.as_str()) {
+        return HyphenJoin::Drop; // develop-ment, traffick-ing
+    }
+    let joined = format!("{xl}{yl}");
+    if HYPHEN_PREFIXES.contains(&xl.as_str()) {
+        // post-war, non-State: hyphenated unless only the joined form is a word (anti-cipate).
+        return if known(&joined) && !known(&yl) {
+            HyphenJoin::Drop
+        } else {
+            HyphenJoin::Keep
+        };
+    }
+    if known(&joined) {
         return HyphenJoin::Drop;
     }
     let (x_word, y_word) = (known(&xl), known(&yl));
@@ -336,6 +396,8 @@ mod tests {
             ("peace", "building"),
             ("co", "operation"),
             ("stake", "holders"),
+            ("Inter", "agency"),
+            ("cross", "ing"),
         ] {
             assert_eq!(r(a, b), HyphenJoin::Drop, "{a}-{b}");
         }
@@ -364,6 +426,8 @@ mod tests {
             ("self", "determination"),
             ("anti", "trafficking"),
             ("money", "laundering"),
+            ("post", "war"),
+            ("non", "violent"),
         ] {
             assert_eq!(r(a, b), HyphenJoin::Keep, "{a}-{b}");
         }
@@ -384,5 +448,10 @@ mod tests {
         doc.add_line("all Counterterrorism measures", false);
         doc.finish();
         assert_eq!(resolve("counter", "terrorism", &doc), HyphenJoin::Drop);
+        // A capital after the hyphen names something; no evidence for the common word.
+        let mut doc = DocWords::default();
+        doc.add_line("the Inter-Agency Coordination Group and the", false);
+        doc.finish();
+        assert_eq!(resolve("Inter", "agency", &doc), HyphenJoin::Drop);
     }
 }

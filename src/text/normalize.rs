@@ -308,7 +308,7 @@ const FUNCTION_WORDS: &[&str] = &[
 ];
 
 /// Whether `line` ends with a lower-case function word (`of`, `the`, `and`).
-fn ends_with_function_word(line: &str) -> bool {
+pub(crate) fn ends_with_function_word(line: &str) -> bool {
     let last = line.rsplit(' ').next().unwrap_or("");
     FUNCTION_WORDS.contains(&last)
 }

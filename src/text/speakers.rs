@@ -146,6 +146,11 @@ pub fn opens_header(line: &str) -> bool {
     !line.contains(':') && (role_prefix(line).is_some() || person_prefix(line).is_some())
 }
 
+/// Whether a source line begins with a title or role, as a speaker header does.
+pub fn starts_with_title(line: &str) -> bool {
+    role_prefix(line).is_some() || person_prefix(line).is_some()
+}
+
 /// Parses a speaker header at the very start of `s` (normalised text).
 pub fn parse_header(s: &str) -> Option<Header> {
     let first = *s.as_bytes().first()?;
