@@ -89,8 +89,9 @@ fn is_running_head(line: &str) -> bool {
     }
     // `S/PV.7898 (Resumption 1)`, `A/70/PV.24 General Assembly`: a meeting record's
     // symbol opening or closing a short line that is not a sentence.
+    // The same with a date: `General Assembly Sixty-sixth session 22/09/2011`.
     let meeting = |t: &str| is_doc_symbol(t) && (t.contains("/PV.") || t.contains("/SR."));
-    (meeting(first) || meeting(last))
+    (meeting(first) || meeting(last) || is_date(first) || is_date(last))
         && line.split_whitespace().count() <= 16
         && !ends_sentence(line)
 }
@@ -299,6 +300,8 @@ mod tests {
             "S/PV.8123 (Resumption 1)",
             "A/66/PV.12 General Assembly",
             "15/03/2017",
+            "General Assembly Sixty-sixth session 22/09/2011",
+            "22/09/2011 Protection of civilians",
         ] {
             assert!(is_furniture_line(l), "{l:?} should be furniture");
         }
@@ -318,6 +321,8 @@ mod tests {
             "12 countries",
             "0/5",
             "26/7",
+            "the meeting of 22/09/2011 decided that the",
+            "22/09/2011 was the day on which we adopted it.",
         ] {
             assert!(!is_furniture_line(l), "{l:?} should be kept");
         }

@@ -147,6 +147,14 @@ const CLOSED_PREFIXES: &[&str] = &[
     "bio",
 ];
 
+/// Particles written closed before a verb or noun (`overthrow`, `underline`).
+const PARTICLE_PREFIXES: &[&str] = &["over", "under", "out", "up", "down"];
+
+/// Short words that follow a particle in hyphenated phrases (`up-to-date`, `out-of-pocket`).
+const SHORT_WORDS: &[&str] = &[
+    "to", "of", "and", "or", "in", "on", "the", "a", "an", "for", "at", "by",
+];
+
 /// Endings of adjectives and abstract nouns, for [`CLOSED_PREFIXES`].
 const ADJECTIVE_ENDINGS: &[&str] = &["al", "ic", "ical", "ous", "ive", "ary", "ism"];
 
@@ -310,14 +318,22 @@ pub fn resolve(before: &str, after: &str, doc: &DocWords) -> HyphenJoin {
     let Some(y0) = y.chars().next() else {
         return HyphenJoin::Keep;
     }; // post-2015, "-(" ...
-    if y0.is_uppercase() {
-        return HyphenJoin::Keep; // Secretary-General, Inter-Agency, non-State
-    }
-    if x.chars().count() >= 2 && x.chars().all(|c| c.is_uppercase()) {
-        return HyphenJoin::Keep; // UN-led
-    }
     let xl = x.to_lowercase();
     let yl = y.to_lowercase();
+    let x_caps = x.chars().count() >= 2 && x.chars().all(|c| c.is_uppercase());
+    if y0.is_uppercase() {
+        // Secretary-General, Inter-Agency, non-State; an acronym cut in two (ECO-MOG)
+        // only when the document writes it whole.
+        let acronym = x_caps && y.chars().all(char::is_uppercase) && doc.contains(&xl, "", &yl);
+        return if acronym {
+            HyphenJoin::Drop
+        } else {
+            HyphenJoin::Keep
+        };
+    }
+    if x_caps {
+        return HyphenJoin::Keep; // UN-led
+    }
     match (doc.contains(&xl, "", &yl), doc.contains(&xl, "-", &yl)) {
         (true, false) => return HyphenJoin::Drop,
         (false, true) => return HyphenJoin::Keep,
@@ -350,6 +366,9 @@ pub fn resolve(before: &str, after: &str, doc: &DocWords) -> HyphenJoin {
         && ADJECTIVE_ENDINGS.iter().any(|e| yl.ends_with(e))
     {
         return HyphenJoin::Drop;
+    }
+    if PARTICLE_PREFIXES.contains(&xl.as_str()) && y_word && !SHORT_WORDS.contains(&yl.as_str()) {
+        return HyphenJoin::Drop; // overthrew, underline, outweigh
     }
     if x_word && y_word && xl.len() >= 2 {
         HyphenJoin::Keep // decision-making, follow-up, long-standing
@@ -397,6 +416,8 @@ mod tests {
             ("co", "operation"),
             ("stake", "holders"),
             ("Inter", "agency"),
+            ("over", "threw"),
+            ("under", "scores"),
             ("cross", "ing"),
         ] {
             assert_eq!(r(a, b), HyphenJoin::Drop, "{a}-{b}");
@@ -427,6 +448,8 @@ mod tests {
             ("anti", "trafficking"),
             ("money", "laundering"),
             ("post", "war"),
+            ("up", "to-date"),
+            ("ECO", "MOG"),
             ("non", "violent"),
         ] {
             assert_eq!(r(a, b), HyphenJoin::Keep, "{a}-{b}");
@@ -453,5 +476,10 @@ mod tests {
         doc.add_line("the Inter-Agency Coordination Group and the", false);
         doc.finish();
         assert_eq!(resolve("Inter", "agency", &doc), HyphenJoin::Drop);
+        assert_eq!(resolve("Inter", "Agency", &doc), HyphenJoin::Keep);
+        let mut doc = DocWords::default();
+        doc.add_line("the ECOMOG forces", false);
+        doc.finish();
+        assert_eq!(resolve("ECO", "MOG", &doc), HyphenJoin::Drop);
     }
 }

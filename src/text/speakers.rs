@@ -254,8 +254,10 @@ fn name_word(w: &str) -> bool {
     let shape_ok = w
         .chars()
         .all(|c| c.is_alphabetic() || matches!(c, '-' | '\'' | '’' | '.'));
+    let elided = chars.next().is_some_and(|c| c == '\'' || c == '’'); // d'Escoto
     shape_ok
         && (first.is_uppercase()
+            || elided
             || PARTICLES.contains(&w)
             || w.starts_with("al-")
             || w.starts_with("el-"))
@@ -373,6 +375,22 @@ mod tests {
         assert_eq!(
             h("Ms. van der Berg (Netherlands):"),
             some("Ms. van der Berg", Some("Netherlands"), "")
+        );
+        assert_eq!(
+            h("Mr. d'Escoto Brockmann (Nicaragua) (spoke in Spanish): Yes"),
+            some("Mr. d'Escoto Brockmann", Some("Nicaragua"), "Yes")
+        );
+        assert_eq!(
+            h("Archbishop Gallagher (Holy See): We"),
+            some("Archbishop Gallagher", Some("Holy See"), "We")
+        );
+        assert_eq!(
+            h("Sheikh Tamim bin Hamad Al-Thani (Qatar) (spoke in Arabic): We"),
+            some("Sheikh Tamim bin Hamad Al-Thani", Some("Qatar"), "We")
+        );
+        assert_eq!(
+            h("Her Majesty Queen Rania Al Abdullah (Jordan): I"),
+            some("Her Majesty Queen Rania Al Abdullah", Some("Jordan"), "I")
         );
         assert_eq!(
             h("Mr. KITTIKHOUN (Lao People's Democratic Republic) (interpretation from French): The"),
