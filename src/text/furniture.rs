@@ -98,7 +98,7 @@ fn is_running_head(line: &str) -> bool {
 
 /// Whether a line's last visible character ends a sentence or clause.
 fn ends_sentence(line: &str) -> bool {
-    line.trim_end_matches(|c: char| matches!(c, ')' | ']' | '"' | '”' | '’' | '\''))
+    line.trim_end_matches([')', ']', '"', '”', '’', '\''])
         .ends_with(['.', '?', '!', ';', ':', ','])
 }
 

@@ -79,7 +79,7 @@ fn ends_statement(s: &str) -> bool {
 }
 
 fn strip_closers(s: &str) -> &str {
-    s.trim_end_matches(|c: char| matches!(c, ')' | ']' | '"' | '”' | '’' | '\'' | '»'))
+    s.trim_end_matches([')', ']', '"', '”', '’', '\'', '»'])
 }
 
 impl Normalized {
@@ -322,7 +322,7 @@ const SUSPENDED: &[&str] = &[
 fn plain_ascii(bytes: &[u8]) -> bool {
     let mut prev_space = false;
     for &b in bytes {
-        if b >= 0x80 || b < b' ' || (b == b' ' && prev_space) {
+        if !(b' '..0x80).contains(&b) || (b == b' ' && prev_space) {
             return false;
         }
         prev_space = b == b' ';
@@ -446,7 +446,7 @@ fn inline_hyphen(
 fn doc_words(raw: &str, content: &[&Line]) -> DocWords {
     let mut words = DocWords::default();
     let hyphenated = |l: &Line| raw[l.start..l.end].ends_with('-');
-    let inline = |l: &Line| memchr::memmem::find(raw[l.start..l.end].as_bytes(), b"- ").is_some();
+    let inline = |l: &Line| memchr::memmem::find(&raw.as_bytes()[l.start..l.end], b"- ").is_some();
     if !content.iter().any(|l| hyphenated(l) || inline(l)) {
         return words;
     }

@@ -236,7 +236,7 @@ fn name_length(s: &str) -> Option<usize> {
         }
         words += 1;
         pos += end;
-        match s[pos..].as_bytes() {
+        match &s.as_bytes()[pos..] {
             [b':', ..] | [b' ', b'(', ..] | [b'(', ..] | [b' ', b':', ..] => break,
             [b' ', ..] => pos += 1,
             _ => return None,
