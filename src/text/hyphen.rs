@@ -7,6 +7,7 @@
 //! that English keeps hyphenated, and a word list derived from the model's WordPiece
 //! vocabulary (`words.txt`) with suffix stripping.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -217,11 +218,14 @@ fn known_stem(w: &str, depth: u8) -> bool {
     })
 }
 
-/// Words a document writes elsewhere, to settle its own line-end hyphens: kept as
-/// sorted hashes of their lower-case forms, so recording a word allocates nothing.
+/// Words a document writes elsewhere, to settle its own line-end hyphens. Built on
+/// the first lookup (most documents never need it), as sorted hashes of lower-case
+/// forms, so recording a word allocates nothing.
 #[derive(Debug, Default)]
-pub struct DocWords {
-    hashes: Vec<u64>,
+pub struct DocWords<'a> {
+    /// The document's lines, each with whether it continues a line-end hyphen.
+    lines: Vec<(&'a str, bool)>,
+    hashes: OnceCell<Vec<u64>>,
 }
 
 /// FNV-1a hash of `parts` joined, lower-cased (ASCII letters; others as they are).
@@ -236,62 +240,88 @@ fn word_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
     h
 }
 
-impl DocWords {
-    /// Records the words of one line; `skip_first` drops the first word (a fragment
-    /// continuing a hyphen) and a last word ending in `-` is never kept. Call
-    /// [`Self::finish`] once all lines are added.
-    pub fn add_line(&mut self, line: &str, skip_first: bool) {
-        let mut tokens = line
-            .as_bytes()
-            .split(u8::is_ascii_whitespace)
-            .filter(|t| !t.is_empty());
-        if skip_first {
-            tokens.next();
-        }
-        for token in tokens {
-            if token.ends_with(b"-") {
-                continue;
-            }
-            // The word without surrounding punctuation: ASCII letters and inner hyphens only.
-            let Some(a) = token.iter().position(u8::is_ascii_alphanumeric) else {
-                continue;
-            };
-            let b = token
-                .iter()
-                .rposition(u8::is_ascii_alphanumeric)
-                .map_or(a, |b| b + 1);
-            let w = &token[a..b];
-            if w.len() < 4 || !w.iter().all(|&c| c.is_ascii_alphabetic() || c == b'-') {
-                continue;
-            }
-            if !w.contains(&b'-') {
-                self.hashes.push(word_hash([w]));
-                continue;
-            }
-            // Each pair of adjacent parts, so `ex-child-soldiers` also teaches
-            // `child-soldiers`; a capital after the hyphen is a name (`Inter-Agency
-            // Coordination Group`), no evidence for the common word.
-            let mut parts = w.split(|&c| c == b'-');
-            let mut prev = parts.next().unwrap_or_default();
-            for part in parts {
-                if part.first().is_some_and(u8::is_ascii_lowercase) {
-                    self.hashes.push(word_hash([prev, b"-", part]));
-                }
-                prev = part;
-            }
+impl<'a> DocWords<'a> {
+    /// The words of `lines` (in order; a line after one ending in `-` begins with a
+    /// fragment, which is not a word).
+    pub fn new(lines: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut after_hyphen = false;
+        let lines = lines
+            .into_iter()
+            .map(|l| {
+                let item = (l, after_hyphen);
+                after_hyphen = l.ends_with('-');
+                item
+            })
+            .collect();
+        DocWords {
+            lines,
+            hashes: OnceCell::new(),
         }
     }
 
-    /// Sorts the recorded words for lookup.
-    pub fn finish(&mut self) {
-        self.hashes.sort_unstable();
-        self.hashes.dedup();
+    fn hashes(&self) -> &[u64] {
+        self.hashes.get_or_init(|| {
+            let mut hashes = Vec::new();
+            for &(line, skip_first) in &self.lines {
+                add_line(&mut hashes, line, skip_first);
+            }
+            hashes.sort_unstable();
+            hashes.dedup();
+            hashes
+        })
     }
 
     /// Whether the document writes `x` and `y` joined by `sep` (empty or `-`).
     fn contains(&self, x: &str, sep: &str, y: &str) -> bool {
-        let h = word_hash([x.as_bytes(), sep.as_bytes(), y.as_bytes()]);
-        self.hashes.binary_search(&h).is_ok()
+        let hashes = self.hashes();
+        !hashes.is_empty()
+            && hashes
+                .binary_search(&word_hash([x.as_bytes(), sep.as_bytes(), y.as_bytes()]))
+                .is_ok()
+    }
+}
+
+/// Records the words of one line in `hashes`; `skip_first` drops the first word (a
+/// fragment continuing a hyphen) and a last word ending in `-` is never kept.
+fn add_line(hashes: &mut Vec<u64>, line: &str, skip_first: bool) {
+    let mut tokens = line
+        .as_bytes()
+        .split(u8::is_ascii_whitespace)
+        .filter(|t| !t.is_empty());
+    if skip_first {
+        tokens.next();
+    }
+    for token in tokens {
+        if token.ends_with(b"-") {
+            continue;
+        }
+        // The word without surrounding punctuation: ASCII letters and inner hyphens only.
+        let Some(a) = token.iter().position(u8::is_ascii_alphanumeric) else {
+            continue;
+        };
+        let b = token
+            .iter()
+            .rposition(u8::is_ascii_alphanumeric)
+            .map_or(a, |b| b + 1);
+        let w = &token[a..b];
+        if w.len() < 4 || !w.iter().all(|&c| c.is_ascii_alphabetic() || c == b'-') {
+            continue;
+        }
+        if !w.contains(&b'-') {
+            hashes.push(word_hash([w]));
+            continue;
+        }
+        // Each pair of adjacent parts, so `ex-child-soldiers` also teaches
+        // `child-soldiers`; a capital after the hyphen is a name (`Inter-Agency
+        // Coordination Group`), no evidence for the common word.
+        let mut parts = w.split(|&c| c == b'-');
+        let mut prev = parts.next().unwrap_or_default();
+        for part in parts {
+            if part.first().is_some_and(u8::is_ascii_lowercase) {
+                hashes.push(word_hash([prev, b"-", part]));
+            }
+            prev = part;
+        }
     }
 }
 
@@ -463,23 +493,15 @@ mod tests {
 
     #[test]
     fn the_document_settles_doubtful_cases() {
-        let mut doc = DocWords::default();
-        doc.add_line("the peace-building efforts of the Commission", false);
-        doc.finish();
+        let doc = DocWords::new(["the peace-building efforts of the Commission"]);
         assert_eq!(resolve("peace", "building", &doc), HyphenJoin::Keep);
-        let mut doc = DocWords::default();
-        doc.add_line("all Counterterrorism measures", false);
-        doc.finish();
+        let doc = DocWords::new(["all Counterterrorism measures"]);
         assert_eq!(resolve("counter", "terrorism", &doc), HyphenJoin::Drop);
         // A capital after the hyphen names something; no evidence for the common word.
-        let mut doc = DocWords::default();
-        doc.add_line("the Inter-Agency Coordination Group and the", false);
-        doc.finish();
+        let doc = DocWords::new(["the Inter-Agency Coordination Group and the"]);
         assert_eq!(resolve("Inter", "agency", &doc), HyphenJoin::Drop);
         assert_eq!(resolve("Inter", "Agency", &doc), HyphenJoin::Keep);
-        let mut doc = DocWords::default();
-        doc.add_line("the ECOMOG forces", false);
-        doc.finish();
+        let doc = DocWords::new(["the ECOMOG forces"]);
         assert_eq!(resolve("ECO", "MOG", &doc), HyphenJoin::Drop);
     }
 }

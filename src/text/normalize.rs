@@ -191,7 +191,7 @@ impl Normalized {
 
     /// Appends the trimmed original line `raw[start..end]`, dropping invisible
     /// characters and collapsing whitespace runs to one space.
-    fn append(&mut self, raw: &str, start: usize, end: usize, doc: &DocWords) {
+    fn append(&mut self, raw: &str, start: usize, end: usize, doc: &DocWords<'_>) {
         let bytes = &raw.as_bytes()[..end];
         let mut from = start;
         for k in memchr::memmem::find_iter(&bytes[start..], b"- ").map(|k| start + k) {
@@ -208,8 +208,8 @@ impl Normalized {
     /// dropping invisible characters and collapsing whitespace runs to one space.
     fn append_run(&mut self, raw: &str, start: usize, end: usize) {
         let line = &raw[start..end];
-        // Fast path: plain ASCII with single spaces, copied as it is.
-        if plain_ascii(line.as_bytes()) {
+        // Fast path: nothing to collapse or drop.
+        if verbatim(line.as_bytes()) {
             self.push_piece(raw, start, end);
             return;
         }
@@ -268,7 +268,7 @@ impl Normalized {
     }
 
     /// Joins the line `b` to the text so far, which ends with line `a`.
-    fn join(&mut self, pl: &Line, a: &str, b: &str, doc: &DocWords) {
+    fn join(&mut self, pl: &Line, a: &str, b: &str, doc: &DocWords<'_>) {
         if pl.soft_break {
             return; // the soft hyphen was dropped; the word continues
         }
@@ -318,14 +318,40 @@ const SUSPENDED: &[&str] = &[
     "and", "or", "nor", "to", "as", "but", "than", "versus", "vs",
 ];
 
-/// ASCII text whose only whitespace is single spaces.
-fn plain_ascii(bytes: &[u8]) -> bool {
+/// Text that can be copied as it is: its only whitespace is single ASCII spaces and
+/// it holds no invisible character.
+fn verbatim(bytes: &[u8]) -> bool {
     let mut prev_space = false;
-    for &b in bytes {
-        if !(b' '..0x80).contains(&b) || (b == b' ' && prev_space) {
-            return false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b' ' if prev_space => return false,
+            0x00..=0x1f | 0x7f => return false,
+            // U+0085, U+00A0, U+00AD
+            0xc2 if matches!(bytes.get(i + 1), Some(0x85 | 0xa0 | 0xad)) => return false,
+            // U+1680
+            0xe1 if bytes.get(i + 1) == Some(&0x9a) && bytes.get(i + 2) == Some(&0x80) => {
+                return false
+            }
+            // U+2000-U+200D, U+2028, U+2029, U+202F, U+205F, U+2060
+            0xe2 => match (bytes.get(i + 1), bytes.get(i + 2)) {
+                (Some(0x80), Some(0x80..=0x8d | 0xa8 | 0xa9 | 0xaf))
+                | (Some(0x81), Some(0x9f | 0xa0)) => return false,
+                _ => {}
+            },
+            // U+3000
+            0xe3 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0x80) => {
+                return false
+            }
+            // U+FEFF
+            0xef if bytes.get(i + 1) == Some(&0xbb) && bytes.get(i + 2) == Some(&0xbf) => {
+                return false
+            }
+            _ => {}
         }
         prev_space = b == b' ';
+        i += 1;
     }
     true
 }
@@ -410,7 +436,7 @@ fn inline_hyphen(
     from: usize,
     k: usize,
     end: usize,
-    doc: &DocWords,
+    doc: &DocWords<'_>,
 ) -> Option<InlineHyphen> {
     let before = raw[from..k]
         .rsplit(char::is_whitespace)
@@ -441,22 +467,17 @@ fn inline_hyphen(
     }
 }
 
-/// The document's own words, when it has a hyphen to settle (at a line end, or
-/// before a space inside a line).
-fn doc_words(raw: &str, content: &[&Line]) -> DocWords {
-    let mut words = DocWords::default();
-    let hyphenated = |l: &Line| raw[l.start..l.end].ends_with('-');
-    let inline = |l: &Line| memchr::memmem::find(&raw.as_bytes()[l.start..l.end], b"- ").is_some();
-    if !content.iter().any(|l| hyphenated(l) || inline(l)) {
-        return words;
+/// The document's own words, to settle its hyphens (at line ends, or before a space
+/// inside a line); empty when it has none.
+fn doc_words<'a>(raw: &'a str, content: &[&Line]) -> DocWords<'a> {
+    let text = |l: &Line| &raw[l.start..l.end];
+    let hyphen = |l: &Line| {
+        text(l).ends_with('-') || memchr::memmem::find(text(l).as_bytes(), b"- ").is_some()
+    };
+    if !content.iter().any(|l| hyphen(l)) {
+        return DocWords::default();
     }
-    let mut after_hyphen = false;
-    for l in content {
-        words.add_line(&raw[l.start..l.end], after_hyphen);
-        after_hyphen = hyphenated(l);
-    }
-    words.finish();
-    words
+    DocWords::new(content.iter().map(|l| text(l)))
 }
 
 /// Splits `raw` into lines (LF, CRLF or CR) and classifies them.
@@ -670,6 +691,25 @@ mod tests {
         let long = "word ".repeat(40);
         let raw = format!("{long}in flux, Mr.\nPresident, and we act.");
         assert_eq!(paras(&raw).len(), 1);
+    }
+
+    #[test]
+    fn verbatim_lines_hold_no_odd_space_or_invisible_character() {
+        assert!(verbatim("Côte d’Ivoire — “yes”, 2°C.".as_bytes()));
+        for odd in [
+            "a  b",
+            "a\tb",
+            "a\u{a0}b",
+            "a\u{ad}b",
+            "a\u{200b}b",
+            "a\u{2009}b",
+            "a\u{3000}b",
+            "a\u{feff}b",
+            "a\u{85}b",
+            "a\u{2028}b",
+        ] {
+            assert!(!verbatim(odd.as_bytes()), "{odd:?}");
+        }
     }
 
     #[test]
