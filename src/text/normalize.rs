@@ -321,39 +321,36 @@ const SUSPENDED: &[&str] = &[
 /// Text that can be copied as it is: its only whitespace is single ASCII spaces and
 /// it holds no invisible character.
 fn verbatim(bytes: &[u8]) -> bool {
-    let mut prev_space = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b' ' if prev_space => return false,
-            0x00..=0x1f | 0x7f => return false,
-            // U+0085, U+00A0, U+00AD
-            0xc2 if matches!(bytes.get(i + 1), Some(0x85 | 0xa0 | 0xad)) => return false,
-            // U+1680
-            0xe1 if bytes.get(i + 1) == Some(&0x9a) && bytes.get(i + 2) == Some(&0x80) => {
-                return false
-            }
-            // U+2000-U+200D, U+2028, U+2029, U+202F, U+205F, U+2060
-            0xe2 => match (bytes.get(i + 1), bytes.get(i + 2)) {
-                (Some(0x80), Some(0x80..=0x8d | 0xa8 | 0xa9 | 0xaf))
-                | (Some(0x81), Some(0x9f | 0xa0)) => return false,
-                _ => {}
-            },
-            // U+3000
-            0xe3 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0x80) => {
-                return false
-            }
-            // U+FEFF
-            0xef if bytes.get(i + 1) == Some(&0xbb) && bytes.get(i + 2) == Some(&0xbf) => {
-                return false
-            }
-            _ => {}
-        }
-        prev_space = b == b' ';
-        i += 1;
+    if bytes.iter().any(|&b| b < b' ' || b == 0x7f) || memchr::memmem::find(bytes, b"  ").is_some()
+    {
+        return false;
     }
-    true
+    if bytes.is_ascii() {
+        return true;
+    }
+    // Lead bytes of the non-ASCII spaces and invisible characters.
+    let odd_at = |i: usize| {
+        let next = |k: usize| bytes.get(i + k).copied();
+        match bytes[i] {
+            // U+0085, U+00A0, U+00AD
+            0xc2 => matches!(next(1), Some(0x85 | 0xa0 | 0xad)),
+            // U+1680
+            0xe1 => next(1) == Some(0x9a) && next(2) == Some(0x80),
+            // U+2000-U+200D, U+2028, U+2029, U+202F, U+205F, U+2060
+            0xe2 => matches!(
+                (next(1), next(2)),
+                (Some(0x80), Some(0x80..=0x8d | 0xa8 | 0xa9 | 0xaf))
+                    | (Some(0x81), Some(0x9f | 0xa0))
+            ),
+            // U+3000
+            0xe3 => next(1) == Some(0x80) && next(2) == Some(0x80),
+            // U+FEFF
+            0xef => next(1) == Some(0xbb) && next(2) == Some(0xbf),
+            _ => false,
+        }
+    };
+    !(memchr::memchr3_iter(0xc2, 0xe2, 0xef, bytes).any(odd_at)
+        || memchr::memchr2_iter(0xe1, 0xe3, bytes).any(odd_at))
 }
 
 /// How a document lays out its paragraphs.

@@ -5,6 +5,9 @@
 //! A header is parsed from normalised text (one space between words), so a header
 //! wrapped over two lines in the source reads as one.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 /// A speaker header found at the start of a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -149,18 +152,32 @@ const MAX_HEADER: usize = 260;
 /// Whether a source line opens like a header (a title or role, no colon yet): used
 /// to keep a header wrapped over two lines together.
 pub fn opens_header(line: &str) -> bool {
-    !line.contains(':') && (role_prefix(line).is_some() || person_prefix(line).is_some())
+    !line.contains(':') && starts_with_title(line)
 }
 
 /// Whether a source line begins with a title or role, as a speaker header does.
 pub fn starts_with_title(line: &str) -> bool {
-    role_prefix(line).is_some() || person_prefix(line).is_some()
+    may_open_header(line) && (role_prefix(line).is_some() || person_prefix(line).is_some())
+}
+
+/// First words of every role, honorific and title (`The`, `Mr.`, `His`, `Sheikh`).
+static OPENING_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    let firsts = |list: &'static [&'static str]| list.iter().filter_map(|t| t.split(' ').next());
+    firsts(HONORIFICS)
+        .chain(firsts(TITLES))
+        .chain(["The", "THE"])
+        .collect()
+});
+
+/// A cheap test before parsing: does `s` begin with a word that opens a header?
+fn may_open_header(s: &str) -> bool {
+    let first = s.split(' ').next().unwrap_or("");
+    OPENING_WORDS.contains(first)
 }
 
 /// Parses a speaker header at the very start of `s` (normalised text).
 pub fn parse_header(s: &str) -> Option<Header> {
-    let first = *s.as_bytes().first()?;
-    if !first.is_ascii_uppercase() {
+    if !may_open_header(s) {
         return None;
     }
     let window = &s[..floor_char_boundary(s, MAX_HEADER)];
