@@ -1,6 +1,6 @@
 //! Throughput of the text pipeline (normalise, speakers, segment) in MB/s: on a slice
-//! of the UN General Debate Corpus when `../shared/corpora` (or
-//! `$POLREC_SHARED_DIR/corpora`) is readable, and on the
+//! of the UN General Debate Corpus when `$POLREC_SHARED_DIR/corpora`,
+//! `../shared/corpora` or `/work/shared/corpora` is readable, and on the
 //! hard-wrapped verbatim-record fixtures.
 
 use std::io::Read;
@@ -10,9 +10,15 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// Statements of the corpus, up to about `max_bytes` of text.
 fn corpus_slice(max_bytes: usize) -> Option<Vec<String>> {
-    let shared = std::env::var_os("POLREC_SHARED_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let candidates = [
+        std::env::var_os("POLREC_SHARED_DIR").map(std::path::PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")),
+        Some(std::path::PathBuf::from("/work/shared")),
+    ];
+    let shared = candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("corpora").is_dir())?;
     let path = shared.join("corpora/ungdc-2015-2024.jsonl.gz");
     let file = std::fs::File::open(&path).ok()?;
     let mut json = String::new();
