@@ -185,6 +185,20 @@ impl Encoder {
         mode: Mode,
         masks: &mut dyn MaskSource,
     ) -> Result<Tensor> {
+        Ok(self.forward_tapped(ids, mask, mode, masks, usize::MAX)?.0)
+    }
+
+    /// Like [`Encoder::forward`], also giving the hidden states after the first `tap`
+    /// layers (the embeddings for 0), when `tap` is a layer count: lower layers keep
+    /// more of a sentence's topic, which fine-tuning for the labels wipes out on top.
+    pub fn forward_tapped(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        mode: Mode,
+        masks: &mut dyn MaskSource,
+        tap: usize,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let (b, s) = ids.dims2()?;
         let h = self.config.hidden_size;
         let heads = self.config.num_attention_heads;
@@ -205,11 +219,12 @@ impl Encoder {
         let tt = self.token_type.narrow(0, 0, 1)?;
         let x = words.broadcast_add(&pos)?.broadcast_add(&tt)?;
         let mut x = dropout(self.emb_norm.forward(&x, mode)?, masks)?;
+        let mut tapped = (tap == 0).then(|| x.clone());
 
         // Additive attention bias: 0 for tokens, a large negative number for padding.
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e4)?.reshape((b, 1, 1, s))?;
         let scale = 1.0 / (dh as f64).sqrt();
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
             let qkv = layer.qkv.forward(&x)?; // [b, s, 3h]
             let qkv = qkv.reshape((b, s, 3, heads, dh))?.permute((2, 0, 3, 1, 4))?; // [3, b, heads, s, dh]
             let q = (qkv.get(0)?.contiguous()? * scale)?;
@@ -226,8 +241,11 @@ impl Encoder {
             let inter = layer.inter.forward(&x1)?.gelu_erf()?;
             let out = dropout(layer.out.forward(&inter)?, masks)?;
             x = layer.out_norm.forward(&(out + &x1)?, mode)?;
+            if i + 1 == tap {
+                tapped = Some(x.clone());
+            }
         }
-        Ok(x)
+        Ok((x, tapped))
     }
 
     /// Mean of the hidden states over the attention mask: `[batch, hidden]`.

@@ -29,6 +29,9 @@ pub struct Manifest {
     pub max_len: usize,
 }
 
+/// Encoder layers whose output gives the topic embeddings of [`Classifier::embed`].
+pub const TOPIC_LAYERS: usize = 1;
+
 /// A sentence with its label, as [`Classifier::label_text`] gives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledSentence {
@@ -150,14 +153,14 @@ impl Classifier {
         }
     }
 
-    /// Labels sentences and gives their embeddings (mean-pooled, L2-normalised) from the
-    /// same encoder pass, for theme tagging.
+    /// Labels sentences and gives their topic embeddings ([`Classifier::embed`]) from
+    /// the same encoder pass, for theme tagging.
     pub fn classify_and_embed(&self, texts: &[&str]) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
         let encoded = self.tokenizer().encode_all(texts)?;
-        match self.embedder.pooled(&encoded.iter().collect::<Vec<_>>())? {
-            Some(p) => {
+        match self.embedder.pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)? {
+            Some((p, topic)) => {
                 let predictions = self.head.predict(&p)?;
-                let mut rows = p.to_vec2::<f32>()?;
+                let mut rows = topic.to_vec2::<f32>()?;
                 normalise(&mut rows);
                 Ok((predictions, rows))
             }
@@ -165,11 +168,19 @@ impl Classifier {
         }
     }
 
-    /// Sentence embeddings (mean-pooled, L2-normalised), as used for theme tagging.
+    /// Topic embeddings of sentences, as used for theme tagging: the mean-pooled,
+    /// L2-normalised hidden states after the first [`TOPIC_LAYERS`] layers (the top
+    /// layers, fine-tuned for the labels, no longer tell topics apart).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut rows = self.embedder.embed(texts)?;
-        normalise(&mut rows);
-        Ok(rows)
+        let encoded = self.tokenizer().encode_all(texts)?;
+        match self.embedder.pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)? {
+            Some((_, topic)) => {
+                let mut rows = topic.to_vec2::<f32>()?;
+                normalise(&mut rows);
+                Ok(rows)
+            }
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Splits a statement into sentences and labels each one.
