@@ -20,12 +20,14 @@ pub struct ConvertArgs {
 
 /// Runs `polrec convert`.
 pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))?;
     for name in MODEL_FILES {
         let from = args.input.join(name);
         let to = args.output.join(name);
         if name == "model.safetensors" {
-            let bytes = std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
+            let bytes =
+                std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
             let tensors = weights::read(&bytes, &candle_core::Device::Cpu)?;
             let mut named: Vec<_> = tensors.into_iter().collect();
             named.sort_by(|a, b| a.0.cmp(&b.0));

@@ -10,5 +10,6 @@ use polrec::Classifier;
 
 /// Loads `--model` (a directory, or else a Hugging Face Hub id), or the embedded model.
 pub fn load_classifier(model: Option<&str>) -> anyhow::Result<Classifier> {
-    Classifier::load(model).with_context(|| format!("loading the model {}", model.unwrap_or("(embedded)")))
+    Classifier::load(model)
+        .with_context(|| format!("loading the model {}", model.unwrap_or("(embedded)")))
 }

@@ -133,7 +133,10 @@ pub fn run(args: &LabelArgs) -> crate::Result<Summary> {
     );
     let classifier = match args.segment_only {
         true => None,
-        false => Some(ThemedClassifier::load(args.model.as_deref(), args.themes.as_deref())?),
+        false => Some(ThemedClassifier::load(
+            args.model.as_deref(),
+            args.themes.as_deref(),
+        )?),
     };
     let (writer, output_name, resume_at) = open_output(args, &diagnostics)?;
     let mut sources = discover(&args.inputs, args.input_format, &diagnostics);

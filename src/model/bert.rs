@@ -65,7 +65,9 @@ struct LayerNorm {
 impl LayerNorm {
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         Ok(match mode {
-            Mode::Infer => candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?,
+            Mode::Infer => {
+                candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?
+            }
             Mode::Train { .. } => {
                 candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)?
             }
@@ -158,7 +160,11 @@ impl Encoder {
             });
         }
         Ok(Encoder {
-            word: take(w, "embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
+            word: take(
+                w,
+                "embeddings.word_embeddings.weight",
+                &[config.vocab_size, h],
+            )?,
             position: take(
                 w,
                 "embeddings.position_embeddings.weight",
@@ -214,7 +220,10 @@ impl Encoder {
             }
         };
 
-        let words = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((b, s, h))?;
+        let words = self
+            .word
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, s, h))?;
         let pos = self.position.narrow(0, 0, s)?;
         let tt = self.token_type.narrow(0, 0, 1)?;
         let x = words.broadcast_add(&pos)?.broadcast_add(&tt)?;
@@ -226,7 +235,9 @@ impl Encoder {
         let scale = 1.0 / (dh as f64).sqrt();
         for (i, layer) in self.layers.iter().enumerate() {
             let qkv = layer.qkv.forward(&x)?; // [b, s, 3h]
-            let qkv = qkv.reshape((b, s, 3, heads, dh))?.permute((2, 0, 3, 1, 4))?; // [3, b, heads, s, dh]
+            let qkv = qkv
+                .reshape((b, s, 3, heads, dh))?
+                .permute((2, 0, 3, 1, 4))?; // [3, b, heads, s, dh]
             let q = (qkv.get(0)?.contiguous()? * scale)?;
             let k = qkv.get(1)?.contiguous()?;
             let v = qkv.get(2)?.contiguous()?;
@@ -261,24 +272,48 @@ impl Encoder {
     pub fn named_tensors(&self) -> Result<Vec<(String, Tensor)>> {
         let h = self.config.hidden_size;
         let mut out = vec![
-            ("embeddings.word_embeddings.weight".to_string(), self.word.clone()),
-            ("embeddings.position_embeddings.weight".to_string(), self.position.clone()),
-            ("embeddings.token_type_embeddings.weight".to_string(), self.token_type.clone()),
-            ("embeddings.LayerNorm.weight".to_string(), self.emb_norm.weight.clone()),
-            ("embeddings.LayerNorm.bias".to_string(), self.emb_norm.bias.clone()),
+            (
+                "embeddings.word_embeddings.weight".to_string(),
+                self.word.clone(),
+            ),
+            (
+                "embeddings.position_embeddings.weight".to_string(),
+                self.position.clone(),
+            ),
+            (
+                "embeddings.token_type_embeddings.weight".to_string(),
+                self.token_type.clone(),
+            ),
+            (
+                "embeddings.LayerNorm.weight".to_string(),
+                self.emb_norm.weight.clone(),
+            ),
+            (
+                "embeddings.LayerNorm.bias".to_string(),
+                self.emb_norm.bias.clone(),
+            ),
         ];
         for (l, layer) in self.layers.iter().enumerate() {
             let p = format!("encoder.layer.{l}");
             let w = layer.qkv.weight();
             let b = layer.qkv.bias().expect("qkv has a bias");
             for (i, n) in ["query", "key", "value"].iter().enumerate() {
-                out.push((format!("{p}.attention.self.{n}.weight"), w.narrow(0, i * h, h)?));
-                out.push((format!("{p}.attention.self.{n}.bias"), b.narrow(0, i * h, h)?));
+                out.push((
+                    format!("{p}.attention.self.{n}.weight"),
+                    w.narrow(0, i * h, h)?,
+                ));
+                out.push((
+                    format!("{p}.attention.self.{n}.bias"),
+                    b.narrow(0, i * h, h)?,
+                ));
             }
             let lin = |n: &str, x: &Linear| -> [(String, Tensor); 2] {
                 [
                     (format!("{p}.{n}.weight"), x.weight().clone()),
-                    (format!("{p}.{n}.bias"), x.bias().expect("linear has a bias").clone()),
+                    (
+                        format!("{p}.{n}.bias"),
+                        x.bias().expect("linear has a bias").clone(),
+                    ),
                 ]
             };
             let nrm = |n: &str, x: &LayerNorm| -> [(String, Tensor); 2] {

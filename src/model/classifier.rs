@@ -16,7 +16,12 @@ use crate::text::Sentence;
 use crate::{Error, Result};
 
 /// The files of a model directory, Hugging Face style.
-pub const MODEL_FILES: [&str; 4] = ["config.json", "tokenizer.json", "model.safetensors", "polrec.json"];
+pub const MODEL_FILES: [&str; 4] = [
+    "config.json",
+    "tokenizer.json",
+    "model.safetensors",
+    "polrec.json",
+];
 
 /// What `polrec.json` says about a classifier beyond the encoder's `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,14 +116,21 @@ impl Classifier {
     }
 
     /// Loads a model from the contents of its four files.
-    pub fn from_bytes(config: &[u8], tokenizer: &[u8], weights: &[u8], manifest: &[u8]) -> Result<Classifier> {
+    pub fn from_bytes(
+        config: &[u8],
+        tokenizer: &[u8],
+        weights: &[u8],
+        manifest: &[u8],
+    ) -> Result<Classifier> {
         let config: EncoderConfig = serde_json::from_slice(config)
             .map_err(|e| Error::Model(format!("config.json: {e}")))?;
         let manifest: Manifest = serde_json::from_slice(manifest)
             .map_err(|e| Error::Model(format!("polrec.json: {e}")))?;
         let expected: Vec<&str> = super::Label::ALL.iter().map(|l| l.as_str()).collect();
         if manifest.labels != expected {
-            return Err(Error::Model(format!("polrec.json: labels must be {expected:?}")));
+            return Err(Error::Model(format!(
+                "polrec.json: labels must be {expected:?}"
+            )));
         }
         let mut w = weights::read(weights, &Device::Cpu)?;
         let head = Head::new(
@@ -128,9 +140,14 @@ impl Classifier {
         )?;
         fuse_qkv(&mut w, config.num_hidden_layers)?;
         let encoder = Encoder::from_tensors(config, &w)?;
-        let max_len = manifest.max_len.min(encoder.config().max_position_embeddings);
+        let max_len = manifest
+            .max_len
+            .min(encoder.config().max_position_embeddings);
         let tokenizer = SentenceTokenizer::from_bytes(tokenizer, max_len)?;
-        Ok(Classifier { embedder: Embedder::new(tokenizer, encoder), head })
+        Ok(Classifier {
+            embedder: Embedder::new(tokenizer, encoder),
+            head,
+        })
     }
 
     /// The tokenizer.
@@ -157,7 +174,10 @@ impl Classifier {
     /// the same encoder pass, for theme tagging.
     pub fn classify_and_embed(&self, texts: &[&str]) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
         let encoded = self.tokenizer().encode_all(texts)?;
-        match self.embedder.pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)? {
+        match self
+            .embedder
+            .pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
+        {
             Some((p, topic)) => {
                 let predictions = self.head.predict(&p)?;
                 let mut rows = topic.to_vec2::<f32>()?;
@@ -173,7 +193,10 @@ impl Classifier {
     /// layers, fine-tuned for the labels, no longer tell topics apart).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let encoded = self.tokenizer().encode_all(texts)?;
-        match self.embedder.pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)? {
+        match self
+            .embedder
+            .pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
+        {
             Some((_, topic)) => {
                 let mut rows = topic.to_vec2::<f32>()?;
                 normalise(&mut rows);
@@ -191,7 +214,10 @@ impl Classifier {
         Ok(sentences
             .into_iter()
             .zip(predictions)
-            .map(|(sentence, prediction)| LabelledSentence { sentence, prediction })
+            .map(|(sentence, prediction)| LabelledSentence {
+                sentence,
+                prediction,
+            })
             .collect())
     }
 }

@@ -49,7 +49,10 @@ impl Embedder {
         fuse_qkv(&mut w, config.num_hidden_layers)?;
         let max_len = config.max_position_embeddings;
         let encoder = Encoder::from_tensors(config, &w)?;
-        Ok(Embedder::new(SentenceTokenizer::from_bytes(&read("tokenizer.json")?, max_len)?, encoder))
+        Ok(Embedder::new(
+            SentenceTokenizer::from_bytes(&read("tokenizer.json")?, max_len)?,
+            encoder,
+        ))
     }
 
     /// The tokenizer.
@@ -79,7 +82,11 @@ impl Embedder {
 
     /// Like [`Embedder::pooled`], with also the pooled hidden states after the first
     /// `tap` layers (see [`Encoder::forward_tapped`]); `[n, hidden]` each.
-    pub fn pooled_tapped(&self, encoded: &[&Encoded], tap: usize) -> Result<Option<(Tensor, Tensor)>> {
+    pub fn pooled_tapped(
+        &self,
+        encoded: &[&Encoded],
+        tap: usize,
+    ) -> Result<Option<(Tensor, Tensor)>> {
         let mut order: Vec<usize> = (0..encoded.len()).collect();
         order.sort_by_key(|&i| encoded[i].ids.len());
         let mut sorted_out: Vec<Tensor> = Vec::new();
@@ -95,7 +102,9 @@ impl Embedder {
             }
             let batch: Vec<&Encoded> = order[i..j].iter().map(|&k| encoded[k]).collect();
             let b = pad_batch(&batch, &Device::Cpu)?;
-            let (hidden, tapped) = self.encoder.forward_tapped(&b.ids, &b.mask, Mode::Infer, &mut NoDropout, tap)?;
+            let (hidden, tapped) =
+                self.encoder
+                    .forward_tapped(&b.ids, &b.mask, Mode::Infer, &mut NoDropout, tap)?;
             sorted_out.push(Encoder::mean_pool(&hidden, &b.mask)?);
             if let Some(t) = tapped {
                 sorted_tap.push(Encoder::mean_pool(&t, &b.mask)?);
@@ -110,9 +119,15 @@ impl Embedder {
             inverse[k] = pos as u32;
         }
         let idx = Tensor::from_vec(inverse, order.len(), &Device::Cpu)?;
-        let restore = |parts: &[Tensor]| -> Result<Tensor> { Ok(Tensor::cat(parts, 0)?.index_select(&idx, 0)?) };
+        let restore = |parts: &[Tensor]| -> Result<Tensor> {
+            Ok(Tensor::cat(parts, 0)?.index_select(&idx, 0)?)
+        };
         let out = restore(&sorted_out)?;
-        let tapped = if sorted_tap.is_empty() { out.clone() } else { restore(&sorted_tap)? };
+        let tapped = if sorted_tap.is_empty() {
+            out.clone()
+        } else {
+            restore(&sorted_tap)?
+        };
         Ok(Some((out, tapped)))
     }
 }

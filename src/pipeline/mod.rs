@@ -36,7 +36,11 @@ pub trait Classify: Sync {
 
     /// Labels `texts` and gives each its policy themes (best first); by default none.
     fn classify_themed(&self, texts: &[&str]) -> crate::Result<Vec<(Prediction, Vec<String>)>> {
-        Ok(self.classify(texts)?.into_iter().map(|p| (p, Vec::new())).collect())
+        Ok(self
+            .classify(texts)?
+            .into_iter()
+            .map(|p| (p, Vec::new()))
+            .collect())
     }
 }
 
@@ -233,7 +237,10 @@ impl<'c> Pipeline<'c> {
 /// sentence costs only its own label.
 fn classify_batch(classifier: &dyn Classify, batch: &[&str]) -> Vec<Labelling> {
     match checked_classify(classifier, batch) {
-        Ok(predictions) => predictions.into_iter().map(|(p, t)| Labelling::Labelled(p, t)).collect(),
+        Ok(predictions) => predictions
+            .into_iter()
+            .map(|(p, t)| Labelling::Labelled(p, t))
+            .collect(),
         Err(_) if batch.len() > 1 => batch
             .iter()
             .map(
