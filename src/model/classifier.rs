@@ -48,6 +48,18 @@ pub struct LabelledSentence {
 
 /// Labels sentences as call to action, commitment or context. `Send + Sync`: one
 /// instance serves many threads.
+///
+/// ```
+/// use polrec::{Classifier, Label};
+///
+/// let classifier = Classifier::embedded()?;
+/// let p = classifier.classify(&["All parties must return to the negotiating table."])?;
+/// assert_eq!(p[0].label, Label::CallToAction);
+/// let s = classifier.label_text("Mr. Tan (Singapore): We will double our contribution. Thank you.")?;
+/// assert_eq!(s[0].sentence.delegation.as_deref(), Some("Singapore"));
+/// assert_eq!(s[0].prediction.label, Label::Commitment);
+/// # Ok::<(), polrec::Error>(())
+/// ```
 pub struct Classifier {
     embedder: Embedder,
     head: Head,
