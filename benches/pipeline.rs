@@ -76,7 +76,7 @@ impl<'a> Sink<Line<'a>> for Count {
     fn unit(&mut self, _: Line<'a>, sentences: Vec<Labelled>) -> Result<(), Self::Error> {
         self.0 += sentences
             .iter()
-            .filter(|s| matches!(s.labelling, Labelling::Labelled(_)))
+            .filter(|s| matches!(s.labelling, Labelling::Labelled(..)))
             .count();
         Ok(())
     }

@@ -450,7 +450,10 @@ fn the_embedded_model_labels_every_sentence_and_segment_only_does_not() {
         let label = r["label"].as_str().expect("a label");
         assert!(["call_to_action", "commitment", "context"].contains(&label));
         let s = &r["scores"];
-        let sum: f64 = ["call_to_action", "commitment", "context"].iter().map(|k| s[k].as_f64().unwrap()).sum();
+        let sum: f64 = ["call_to_action", "commitment", "context"]
+            .iter()
+            .map(|k| s[k].as_f64().unwrap())
+            .sum();
         assert!((sum - 1.0).abs() < 1e-4, "{sum}");
         let best = ["call_to_action", "commitment", "context"]
             .into_iter()
@@ -462,7 +465,9 @@ fn the_embedded_model_labels_every_sentence_and_segment_only_does_not() {
     assert!(seg.status.success());
     let seg = parse(&seg.stdout);
     assert_eq!(seg.len(), records.len());
-    assert!(seg.iter().all(|r| r["label"].is_null() && r["scores"].is_null()));
+    assert!(seg
+        .iter()
+        .all(|r| r["label"].is_null() && r["scores"].is_null()));
 }
 #[test]
 fn bad_usage_exits_2() {
@@ -477,7 +482,6 @@ fn bad_usage_exits_2() {
         &["--threads", "0"],
         &["--input-format", "xml"],
         &["--format", "parquet"],
-        &["--themes", "themes.toml"],
     ];
     for args in cases {
         let out = label().args(*args).arg("lines.txt").output().unwrap();
@@ -485,6 +489,23 @@ fn bad_usage_exits_2() {
         assert!(out.stdout.is_empty(), "{args:?}");
         assert!(stderr(&out).contains("error"), "{args:?}");
     }
+}
+
+#[test]
+fn a_missing_themes_file_is_a_usage_error_naming_it() {
+    let out = Command::cargo_bin("polrec")
+        .unwrap()
+        .current_dir(fixtures())
+        .args(["label", "--themes", "no-such-themes.toml", "lines.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("no-such-themes.toml"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -335,7 +335,7 @@ impl Sink<Record> for CountingSink<'_> {
         let Record { doc, record } = unit;
         for (index, labelled) in sentences.into_iter().enumerate() {
             let prediction = match labelled.labelling {
-                Labelling::Labelled(prediction) => Some(prediction),
+                Labelling::Labelled(prediction, _) => Some(prediction),
                 Labelling::Unlabelled => None,
                 Labelling::Failed(error) => {
                     self.diagnostics.fail(&crate::Error::BadRecord {

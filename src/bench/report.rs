@@ -210,7 +210,11 @@ impl fmt::Display for Report {
             "settings     {} threads, batch size {}, {}, model {}, CPU {}, candle uses {}",
             settings.threads,
             settings.batch_size,
-            if settings.split { "split into sentences" } else { "no split" },
+            if settings.split {
+                "split into sentences"
+            } else {
+                "no split"
+            },
             settings.model,
             list(&settings.cpu_features),
             list(&settings.candle_uses)

@@ -29,6 +29,9 @@ use crate::text::{self, Sentence};
 
 pub mod window;
 
+/// A prediction with the sentence's policy themes, best first.
+pub type Tagged = (Prediction, Vec<String>);
+
 /// Anything that labels sentences: the hook through which a classifier enters the pipeline.
 ///
 /// Which sentences share a batch depends on how fast the input comes (see the
@@ -43,8 +46,9 @@ pub mod window;
 pub trait Classify: Sync {
     /// Tokenizes one sentence.
     fn encode(&self, text: &str) -> crate::Result<Encoded>;
-    /// Labels tokenized sentences, one prediction each, in order.
-    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Prediction>>;
+    /// Labels tokenized sentences, one prediction each, in order, with each sentence's
+    /// policy themes (best first; none from a classifier that tags no themes).
+    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>>;
 }
 
 impl Classify for Classifier {
@@ -52,8 +56,11 @@ impl Classify for Classifier {
         self.tokenizer().encode(text)
     }
 
-    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Prediction>> {
-        Classifier::classify_encoded(self, encoded)
+    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
+        Ok(Classifier::classify_encoded(self, encoded)?
+            .into_iter()
+            .map(|p| (p, Vec::new()))
+            .collect())
     }
 }
 
@@ -77,8 +84,8 @@ pub trait Unit: Send + Sync {
 pub enum Labelling {
     /// No classifier was given: the sentence has no label.
     Unlabelled,
-    /// The classifier's prediction.
-    Labelled(Prediction),
+    /// The classifier's prediction, and the sentence's policy themes (best first).
+    Labelled(Prediction, Vec<String>),
     /// The classifier failed on this sentence (also when tried alone); shared by the
     /// repeats of the sentence in its window.
     Failed(Arc<crate::Error>),

@@ -28,7 +28,7 @@ impl Classify for Keyword {
         })
     }
 
-    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Prediction>> {
+    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
         let texts: Vec<String> = encoded
             .iter()
             .map(|e| e.ids.iter().map(|&b| b as u8 as char).collect())
@@ -52,14 +52,15 @@ impl Classify for Keyword {
                 let spread = (t.len() % 17) as f32 / 100.0;
                 let mut p = [0.1 - spread / 2.0, 0.1 - spread / 2.0, 0.1 - spread / 2.0];
                 p[label.index()] = 0.8 + spread;
-                Prediction {
+                let prediction = Prediction {
                     label,
                     scores: Scores {
                         call_to_action: p[0],
                         commitment: p[1],
                         context: p[2],
                     },
-                }
+                };
+                (prediction, Vec::new())
             })
             .collect())
     }
@@ -104,7 +105,7 @@ impl Sink<Doc> for Collect {
                 let s = &l.sentence;
                 let (prediction, error) = match &l.labelling {
                     Labelling::Unlabelled => (None, None),
-                    Labelling::Labelled(p) => (Some(*p), None),
+                    Labelling::Labelled(p, _) => (Some(*p), None),
                     Labelling::Failed(e) => (None, Some(e.to_string())),
                 };
                 (
@@ -123,7 +124,7 @@ impl Sink<Doc> for Collect {
             .map(|l| {
                 let (label, failed) = match l.labelling {
                     Labelling::Unlabelled => (None, false),
-                    Labelling::Labelled(p) => (Some(p.label), false),
+                    Labelling::Labelled(p, _) => (Some(p.label), false),
                     Labelling::Failed(_) => (None, true),
                 };
                 (l.sentence.text, label, failed)
@@ -249,7 +250,7 @@ fn a_classifier_giving_too_few_predictions_is_a_failure() {
                 truncated: false,
             })
         }
-        fn classify_encoded(&self, _: &[&Encoded]) -> crate::Result<Vec<Prediction>> {
+        fn classify_encoded(&self, _: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
             Ok(vec![])
         }
     }
@@ -349,7 +350,7 @@ fn a_window_labels_each_distinct_text_once_and_fans_out() {
     let summary: Vec<Option<Label>> = got
         .iter()
         .map(|l| match l {
-            Labelling::Labelled(p) => Some(p.label),
+            Labelling::Labelled(p, _) => Some(p.label),
             _ => None,
         })
         .collect();

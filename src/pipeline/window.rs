@@ -9,12 +9,11 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{Classify, Labelling, RunStats, Tuning};
+use super::{Classify, Labelling, RunStats, Tagged, Tuning};
 use crate::model::tokenizer::Encoded;
-use crate::model::Prediction;
 
 /// What became of one distinct sentence text.
-type Outcome = Result<Prediction, Arc<crate::Error>>;
+type Outcome = Result<Tagged, Arc<crate::Error>>;
 
 /// Labels `texts` in batches of at most `batch_size`, one labelling per text, in order;
 /// adds what it did to `stats`.
@@ -50,7 +49,7 @@ pub fn label(
     slots
         .iter()
         .map(|&slot| match &outcomes[slot] {
-            Ok(prediction) => Labelling::Labelled(*prediction),
+            Ok((prediction, themes)) => Labelling::Labelled(*prediction, themes.clone()),
             Err(error) => Labelling::Failed(error.clone()),
         })
         .collect()
@@ -122,7 +121,7 @@ fn classify_batch(classifier: &dyn Classify, batch: &[&Encoded]) -> Vec<Outcome>
             .iter()
             .map(|sentence| {
                 checked_classify(classifier, std::slice::from_ref(sentence))
-                    .map(|p| p[0])
+                    .map(|mut p| p.swap_remove(0))
                     .map_err(Arc::new)
             })
             .collect(),
@@ -131,10 +130,7 @@ fn classify_batch(classifier: &dyn Classify, batch: &[&Encoded]) -> Vec<Outcome>
 }
 
 /// Calls the classifier and checks that it gave one prediction per sentence.
-fn checked_classify(
-    classifier: &dyn Classify,
-    batch: &[&Encoded],
-) -> crate::Result<Vec<Prediction>> {
+fn checked_classify(classifier: &dyn Classify, batch: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
     let predictions = classifier.classify_encoded(batch)?;
     if predictions.len() != batch.len() {
         return Err(crate::Error::Model(format!(
