@@ -16,8 +16,9 @@ use super::shard::Shard;
 use super::source::{discover, InputFormat, Source};
 use super::writer::{OutputFormat, RecordWriter};
 use crate::analysis::{Taxonomy, ThemeTagger};
-use crate::model::{Classifier, Prediction};
-use crate::pipeline::{Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Unit};
+use crate::model::tokenizer::Encoded;
+use crate::model::Classifier;
+use crate::pipeline::{Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Tagged, Unit};
 use crate::text::{self, DocMeta};
 
 /// Split inputs into sentences and label each one.
@@ -226,12 +227,12 @@ impl ThemedClassifier {
 }
 
 impl Classify for ThemedClassifier {
-    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>> {
-        self.classifier.classify(texts)
+    fn encode(&self, text: &str) -> crate::Result<Encoded> {
+        self.classifier.tokenizer().encode(text)
     }
 
-    fn classify_themed(&self, texts: &[&str]) -> crate::Result<Vec<(Prediction, Vec<String>)>> {
-        let (predictions, embeddings) = self.classifier.classify_and_embed(texts)?;
+    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
+        let (predictions, embeddings) = self.classifier.classify_and_embed(encoded)?;
         Ok(predictions
             .into_iter()
             .zip(&embeddings)
