@@ -5,13 +5,24 @@
 //! `layer_norm` has no backward pass) and applies dropout to the embeddings and to each
 //! sub-layer's output (not to the attention probabilities, which would cost a mask of
 //! batch × heads × length² numbers per layer for little gain in fine-tuning).
+//!
+//! On the CPU, [`Mode::Infer`] runs on the hand-written kernels of
+//! [`super::kernels`], reading the weights in place: fused bias, residual and layer
+//! norm, GELU, attention straight from the fused query/key/value rows, and, at
+//! [`Precision::Int8`], int8 linear layers. [`Encoder::embed`] also skips padding
+//! altogether: sequences are laid one after another and attend only to themselves.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{CpuStorage, DType, Device, Layout, Module, Storage, StorageRef, Tensor, D};
 use candle_nn::Linear;
+use rayon::prelude::*;
 use serde::Deserialize;
 
+use super::kernels::attention::{attend, AttentionScratch};
+use super::kernels::gemm::{matmul_nt, matmul_nt_i8, QuantisedMatrix, QuantisedRows, Rows, MR};
+use super::kernels::{ops, Isa};
 use crate::{Error, Result};
 
 /// The fields of a Hugging Face BERT `config.json` that the encoder needs.
@@ -50,6 +61,17 @@ pub enum Mode {
     },
 }
 
+/// The arithmetic of the linear layers in [`Mode::Infer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// 32-bit floats throughout.
+    F32,
+    /// Linear layers on integer weights (7 bits and one scale per output row) and
+    /// activations quantised per token to 8 bits, with exact integer sums; everything
+    /// else in f32. Needs AVX2: elsewhere the f32 kernels run instead.
+    Int8,
+}
+
 /// Source of dropout masks, seeded so that training is reproducible.
 pub trait MaskSource {
     /// A keep-mask (1/(1-p) where kept, 0 where dropped) of the given shape.
@@ -65,7 +87,9 @@ struct LayerNorm {
 impl LayerNorm {
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         Ok(match mode {
-            Mode::Infer => candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?,
+            Mode::Infer => {
+                candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?
+            }
             Mode::Train { .. } => {
                 candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)?
             }
@@ -90,6 +114,16 @@ pub struct Encoder {
     token_type: Tensor,
     emb_norm: LayerNorm,
     layers: Vec<Layer>,
+    /// Int8 copies of the linear layers' weights, at [`Precision::Int8`].
+    int8: Option<Vec<QuantisedLayer>>,
+}
+
+/// A layer's linear weights quantised to int8.
+struct QuantisedLayer {
+    qkv: QuantisedMatrix,
+    attn_out: QuantisedMatrix,
+    inter: QuantisedMatrix,
+    out: QuantisedMatrix,
 }
 
 /// Takes the named tensor out of a weight map, with a clear error if it is missing or misshapen.
@@ -158,7 +192,11 @@ impl Encoder {
             });
         }
         Ok(Encoder {
-            word: take(w, "embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
+            word: take(
+                w,
+                "embeddings.word_embeddings.weight",
+                &[config.vocab_size, h],
+            )?,
             position: take(
                 w,
                 "embeddings.position_embeddings.weight",
@@ -168,6 +206,7 @@ impl Encoder {
             emb_norm: norm("embeddings.LayerNorm")?,
             layers,
             config,
+            int8: None,
         })
     }
 
@@ -176,9 +215,294 @@ impl Encoder {
         &self.config
     }
 
+    /// The arithmetic of the linear layers in [`Mode::Infer`] (f32 until set).
+    pub fn precision(&self) -> Precision {
+        if self.int8.is_some() {
+            Precision::Int8
+        } else {
+            Precision::F32
+        }
+    }
+
+    /// Sets the arithmetic of the linear layers in [`Mode::Infer`]. [`Precision::Int8`]
+    /// quantises the current weights once (later changes to the weight tensors, as in
+    /// training, are not seen until it is set again); it is only taken on CPUs with
+    /// AVX2 and weights held as f32 on the CPU, else the encoder stays at
+    /// [`Precision::F32`] (see [`Encoder::precision`]).
+    pub fn set_precision(&mut self, precision: Precision) {
+        self.int8 = None;
+        if precision == Precision::F32 || Isa::detect() != Isa::Avx2 {
+            return;
+        }
+        let held = self.hold_weights();
+        let cfg = &self.config;
+        let (h, ih) = (cfg.hidden_size, cfg.intermediate_size);
+        let int8 = Weights::new(&held, self.layers.len()).map(|w| {
+            w.layers
+                .iter()
+                .map(|l| QuantisedLayer {
+                    qkv: QuantisedMatrix::from_f32(l.qkv.0, 3 * h, h),
+                    attn_out: QuantisedMatrix::from_f32(l.attn_out.0, h, h),
+                    inter: QuantisedMatrix::from_f32(l.inter.0, ih, h),
+                    out: QuantisedMatrix::from_f32(l.out.0, h, ih),
+                })
+                .collect()
+        });
+        drop(held);
+        self.int8 = int8;
+    }
+
     /// Hidden states `[batch, seq, hidden]` for token ids `[batch, seq]` (u32) and an
     /// attention mask `[batch, seq]` (f32, 1 for tokens, 0 for padding).
     pub fn forward(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        mode: Mode,
+        masks: &mut dyn MaskSource,
+    ) -> Result<Tensor> {
+        if mode == Mode::Infer && ids.device().is_cpu() {
+            let held = self.hold_weights();
+            if let Some(weights) = Weights::new(&held, self.layers.len()) {
+                let (b, s) = ids.dims2()?;
+                let ids_v = ids.flatten_all()?.to_dtype(DType::U32)?.to_vec1::<u32>()?;
+                let mask_v = mask.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+                let lens = vec![s; b];
+                let hidden = self.infer(&weights, &ids_v, &lens, Some(&mask_v))?;
+                return Ok(Tensor::from_vec(
+                    hidden,
+                    (b, s, self.config.hidden_size),
+                    ids.device(),
+                )?);
+            }
+        }
+        self.forward_candle(ids, mask, mode, masks)
+    }
+
+    /// Mean-pooled hidden states `[n, hidden]` of whole sequences of token ids, in
+    /// [`Mode::Infer`]. No padding: each sequence attends only to its own tokens, so a
+    /// sequence's embedding does not depend on the others.
+    pub fn embed(&self, sequences: &[&[u32]]) -> Result<Tensor> {
+        let h = self.config.hidden_size;
+        if let Some(&bad) = sequences.iter().find(|s| s.is_empty()) {
+            return Err(Error::Model(format!("empty token sequence {bad:?}")));
+        }
+        let held = self.hold_weights();
+        let Some(weights) = Weights::new(&held, self.layers.len()) else {
+            drop(held);
+            return self.embed_candle(sequences);
+        };
+        let ids: Vec<u32> = sequences.iter().flat_map(|s| s.iter().copied()).collect();
+        let lens: Vec<usize> = sequences.iter().map(|s| s.len()).collect();
+        let hidden = self.infer(&weights, &ids, &lens, None)?;
+        let mut pooled = vec![0f32; sequences.len() * h];
+        let mut start = 0;
+        for (out, &len) in pooled.chunks_exact_mut(h).zip(&lens) {
+            for row in hidden[start * h..(start + len) * h].chunks_exact(h) {
+                out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+            }
+            out.iter_mut().for_each(|o| *o /= len as f32);
+            start += len;
+        }
+        Ok(Tensor::from_vec(
+            pooled,
+            (sequences.len(), h),
+            &Device::Cpu,
+        )?)
+    }
+
+    /// [`Encoder::embed`] through candle's operations, for weights not held as f32 on the CPU.
+    fn embed_candle(&self, sequences: &[&[u32]]) -> Result<Tensor> {
+        let dev = self.word.device();
+        let longest = sequences.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
+        let mut ids = vec![0u32; sequences.len() * longest];
+        let mut mask = vec![0f32; sequences.len() * longest];
+        for (r, s) in sequences.iter().enumerate() {
+            ids[r * longest..r * longest + s.len()].copy_from_slice(s);
+            mask[r * longest..r * longest + s.len()].fill(1.0);
+        }
+        let ids = Tensor::from_vec(ids, (sequences.len(), longest), dev)?;
+        let mask = Tensor::from_vec(mask, (sequences.len(), longest), dev)?;
+        let hidden = self.forward_candle(&ids, &mask, Mode::Infer, &mut NoMasks)?;
+        Encoder::mean_pool(&hidden, &mask)?
+            .to_device(&Device::Cpu)
+            .map_err(Error::from)
+    }
+
+    /// Read guards on every weight tensor, in the order [`Weights::new`] expects.
+    fn hold_weights(&self) -> Vec<(StorageRef<'_>, &Layout)> {
+        let mut tensors = vec![
+            &self.word,
+            &self.position,
+            &self.token_type,
+            &self.emb_norm.weight,
+            &self.emb_norm.bias,
+        ];
+        for l in &self.layers {
+            let per_layer: [&Tensor; PER_LAYER] = [
+                l.qkv.weight(),
+                bias(&l.qkv),
+                l.attn_out.weight(),
+                bias(&l.attn_out),
+                &l.attn_norm.weight,
+                &l.attn_norm.bias,
+                l.inter.weight(),
+                bias(&l.inter),
+                l.out.weight(),
+                bias(&l.out),
+                &l.out_norm.weight,
+                &l.out_norm.bias,
+            ];
+            tensors.extend(per_layer);
+        }
+        tensors
+            .into_iter()
+            .map(|t| t.storage_and_layout())
+            .collect()
+    }
+
+    /// Hidden states `[tokens, hidden]` of sequences laid one after another (`lens`
+    /// tokens each) on the kernels; `key_mask` (one value per token, 0 for padding)
+    /// keeps padding out of attention.
+    fn infer(
+        &self,
+        w: &Weights,
+        ids: &[u32],
+        lens: &[usize],
+        key_mask: Option<&[f32]>,
+    ) -> Result<Vec<f32>> {
+        let cfg = &self.config;
+        let (h, ih) = (cfg.hidden_size, cfg.intermediate_size);
+        let heads = cfg.num_attention_heads;
+        let eps = cfg.layer_norm_eps as f32;
+        let isa = Isa::detect();
+        let int8 = self.int8.as_deref();
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= cfg.vocab_size) {
+            return Err(Error::Model(format!(
+                "token id {bad} is outside the vocabulary of {}",
+                cfg.vocab_size
+            )));
+        }
+        if let Some(&long) = lens.iter().find(|&&l| l > cfg.max_position_embeddings) {
+            return Err(Error::Model(format!(
+                "{long} tokens exceed the encoder's {}",
+                cfg.max_position_embeddings
+            )));
+        }
+        let t: usize = lens.iter().sum();
+        debug_assert_eq!(t, ids.len());
+        let mut starts = Vec::with_capacity(lens.len());
+        let mut positions = Vec::with_capacity(t);
+        for &len in lens {
+            starts.push(positions.len());
+            positions.extend(0..len);
+        }
+        let rows = rows_per_task(t);
+
+        // Embeddings: word + position + token type 0, then layer norm.
+        let mut x = vec![0f32; t * h];
+        x.par_chunks_mut(rows * h)
+            .enumerate()
+            .for_each(|(c, block)| {
+                for (r, row) in block.chunks_exact_mut(h).enumerate() {
+                    let tok = c * rows + r;
+                    let word = &w.word[ids[tok] as usize * h..][..h];
+                    let pos = &w.position[positions[tok] * h..][..h];
+                    for (((o, a), b), c) in
+                        row.iter_mut().zip(word).zip(pos).zip(&w.token_type[..h])
+                    {
+                        *o = a + b + c;
+                    }
+                }
+                ops::add_layer_norm(isa, block, None, w.emb_norm.0, w.emb_norm.1, eps);
+            });
+
+        let mut qkv = vec![0f32; t * 3 * h];
+        let mut ctx = vec![0f32; t * h];
+        for (l, lw) in w.layers.iter().enumerate() {
+            let q8 = int8.map(|q| &q[l]);
+            qkv.par_chunks_mut(rows * 3 * h)
+                .zip(x.par_chunks(rows * h))
+                .for_each(|(out, xb)| {
+                    SCRATCH.with_borrow_mut(|s| {
+                        linear(
+                            isa,
+                            xb,
+                            h,
+                            lw.qkv,
+                            q8.map(|q| &q.qkv),
+                            out,
+                            &mut s.quantised,
+                        )
+                    })
+                });
+
+            let mut pieces = Vec::with_capacity(lens.len());
+            let mut rest = &mut ctx[..];
+            for &len in lens {
+                let (piece, tail) = rest.split_at_mut(len * h);
+                pieces.push(piece);
+                rest = tail;
+            }
+            pieces
+                .into_par_iter()
+                .zip(&starts)
+                .zip(lens)
+                .for_each(|((out, &start), &len)| {
+                    let rows_qkv = &qkv[start * 3 * h..(start + len) * 3 * h];
+                    let mask = key_mask.map(|m| &m[start..start + len]);
+                    SCRATCH.with_borrow_mut(|s| {
+                        attend(
+                            isa,
+                            rows_qkv,
+                            3 * h,
+                            len,
+                            heads,
+                            h / heads,
+                            mask,
+                            out,
+                            h,
+                            &mut s.attention,
+                        )
+                    })
+                });
+
+            x.par_chunks_mut(rows * h)
+                .zip(ctx.par_chunks(rows * h))
+                .for_each(|(xb, cb)| {
+                    SCRATCH.with_borrow_mut(|s| {
+                        let m = xb.len() / h;
+                        let Scratch {
+                            quantised,
+                            x1,
+                            inter,
+                            ..
+                        } = s;
+                        x1.resize(m * h, 0.0);
+                        linear(
+                            isa,
+                            cb,
+                            h,
+                            lw.attn_out,
+                            q8.map(|q| &q.attn_out),
+                            x1,
+                            quantised,
+                        );
+                        ops::add_layer_norm(isa, x1, Some(xb), lw.attn_norm.0, lw.attn_norm.1, eps);
+                        inter.resize(m * ih, 0.0);
+                        linear(isa, x1, h, lw.inter, q8.map(|q| &q.inter), inter, quantised);
+                        ops::gelu(isa, inter);
+                        linear(isa, inter, ih, lw.out, q8.map(|q| &q.out), xb, quantised);
+                        ops::add_layer_norm(isa, xb, Some(x1), lw.out_norm.0, lw.out_norm.1, eps);
+                    })
+                });
+        }
+        Ok(x)
+    }
+
+    /// The forward pass on candle's operations: always in training, and in inference
+    /// when the weights are not f32 on the CPU.
+    fn forward_candle(
         &self,
         ids: &Tensor,
         mask: &Tensor,
@@ -200,7 +524,10 @@ impl Encoder {
             }
         };
 
-        let words = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((b, s, h))?;
+        let words = self
+            .word
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, s, h))?;
         let pos = self.position.narrow(0, 0, s)?;
         let tt = self.token_type.narrow(0, 0, 1)?;
         let x = words.broadcast_add(&pos)?.broadcast_add(&tt)?;
@@ -211,7 +538,9 @@ impl Encoder {
         let scale = 1.0 / (dh as f64).sqrt();
         for layer in &self.layers {
             let qkv = layer.qkv.forward(&x)?; // [b, s, 3h]
-            let qkv = qkv.reshape((b, s, 3, heads, dh))?.permute((2, 0, 3, 1, 4))?; // [3, b, heads, s, dh]
+            let qkv = qkv
+                .reshape((b, s, 3, heads, dh))?
+                .permute((2, 0, 3, 1, 4))?; // [3, b, heads, s, dh]
             let q = (qkv.get(0)?.contiguous()? * scale)?;
             let k = qkv.get(1)?.contiguous()?;
             let v = qkv.get(2)?.contiguous()?;
@@ -243,24 +572,48 @@ impl Encoder {
     pub fn named_tensors(&self) -> Result<Vec<(String, Tensor)>> {
         let h = self.config.hidden_size;
         let mut out = vec![
-            ("embeddings.word_embeddings.weight".to_string(), self.word.clone()),
-            ("embeddings.position_embeddings.weight".to_string(), self.position.clone()),
-            ("embeddings.token_type_embeddings.weight".to_string(), self.token_type.clone()),
-            ("embeddings.LayerNorm.weight".to_string(), self.emb_norm.weight.clone()),
-            ("embeddings.LayerNorm.bias".to_string(), self.emb_norm.bias.clone()),
+            (
+                "embeddings.word_embeddings.weight".to_string(),
+                self.word.clone(),
+            ),
+            (
+                "embeddings.position_embeddings.weight".to_string(),
+                self.position.clone(),
+            ),
+            (
+                "embeddings.token_type_embeddings.weight".to_string(),
+                self.token_type.clone(),
+            ),
+            (
+                "embeddings.LayerNorm.weight".to_string(),
+                self.emb_norm.weight.clone(),
+            ),
+            (
+                "embeddings.LayerNorm.bias".to_string(),
+                self.emb_norm.bias.clone(),
+            ),
         ];
         for (l, layer) in self.layers.iter().enumerate() {
             let p = format!("encoder.layer.{l}");
             let w = layer.qkv.weight();
             let b = layer.qkv.bias().expect("qkv has a bias");
             for (i, n) in ["query", "key", "value"].iter().enumerate() {
-                out.push((format!("{p}.attention.self.{n}.weight"), w.narrow(0, i * h, h)?));
-                out.push((format!("{p}.attention.self.{n}.bias"), b.narrow(0, i * h, h)?));
+                out.push((
+                    format!("{p}.attention.self.{n}.weight"),
+                    w.narrow(0, i * h, h)?,
+                ));
+                out.push((
+                    format!("{p}.attention.self.{n}.bias"),
+                    b.narrow(0, i * h, h)?,
+                ));
             }
             let lin = |n: &str, x: &Linear| -> [(String, Tensor); 2] {
                 [
                     (format!("{p}.{n}.weight"), x.weight().clone()),
-                    (format!("{p}.{n}.bias"), x.bias().expect("linear has a bias").clone()),
+                    (
+                        format!("{p}.{n}.bias"),
+                        x.bias().expect("linear has a bias").clone(),
+                    ),
                 ]
             };
             let nrm = |n: &str, x: &LayerNorm| -> [(String, Tensor); 2] {
@@ -277,4 +630,130 @@ impl Encoder {
         }
         Ok(out)
     }
+}
+
+/// Weight tensors per layer in [`Encoder::hold_weights`].
+const PER_LAYER: usize = 12;
+
+/// Largest number of token rows one task takes through the linear layers (its
+/// activations stay in the core's cache between them).
+const MAX_ROWS_PER_TASK: usize = 48;
+
+/// Rows per task: enough tasks for every thread several times over, whole register tiles.
+fn rows_per_task(tokens: usize) -> usize {
+    let tasks = 4 * rayon::current_num_threads().max(1);
+    (tokens.div_ceil(tasks).div_ceil(MR) * MR).clamp(2 * MR, MAX_ROWS_PER_TASK)
+}
+
+/// A linear layer's weight `[out, in]` and bias `[out]`.
+type LinearWeights<'a> = (&'a [f32], &'a [f32]);
+
+/// The weights of one layer, borrowed from the tensors.
+struct LayerWeights<'a> {
+    qkv: LinearWeights<'a>,
+    attn_out: LinearWeights<'a>,
+    attn_norm: (&'a [f32], &'a [f32]),
+    inter: LinearWeights<'a>,
+    out: LinearWeights<'a>,
+    out_norm: (&'a [f32], &'a [f32]),
+}
+
+/// All weights of the encoder, borrowed from the tensors for one forward pass.
+struct Weights<'a> {
+    word: &'a [f32],
+    position: &'a [f32],
+    token_type: &'a [f32],
+    emb_norm: (&'a [f32], &'a [f32]),
+    layers: Vec<LayerWeights<'a>>,
+}
+
+impl<'a> Weights<'a> {
+    /// The weights, if every tensor is contiguous f32 on the CPU.
+    fn new(held: &'a [(StorageRef<'_>, &Layout)], layers: usize) -> Option<Weights<'a>> {
+        let v: Vec<&'a [f32]> = held
+            .iter()
+            .map(|(storage, layout)| match &**storage {
+                Storage::Cpu(CpuStorage::F32(values)) => {
+                    let (start, end) = layout.contiguous_offsets()?;
+                    values.get(start..end)
+                }
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        if v.len() != 5 + PER_LAYER * layers {
+            return None;
+        }
+        Some(Weights {
+            word: v[0],
+            position: v[1],
+            token_type: v[2],
+            emb_norm: (v[3], v[4]),
+            layers: v[5..]
+                .chunks_exact(PER_LAYER)
+                .map(|l| LayerWeights {
+                    qkv: (l[0], l[1]),
+                    attn_out: (l[2], l[3]),
+                    attn_norm: (l[4], l[5]),
+                    inter: (l[6], l[7]),
+                    out: (l[8], l[9]),
+                    out_norm: (l[10], l[11]),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Per-thread buffers of the inference path, reused from batch to batch.
+#[derive(Default)]
+struct Scratch {
+    quantised: QuantisedRows,
+    x1: Vec<f32>,
+    inter: Vec<f32>,
+    attention: AttentionScratch,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// `y = x·Wᵀ + b` for the rows of `x` (`k` values each), in int8 when `q` is given.
+fn linear(
+    isa: Isa,
+    x: &[f32],
+    k: usize,
+    (w, b): LinearWeights,
+    q: Option<&QuantisedMatrix>,
+    y: &mut [f32],
+    scratch: &mut QuantisedRows,
+) {
+    let (m, n) = (x.len() / k, b.len());
+    match q {
+        Some(q) => {
+            scratch.quantise(isa, Rows::dense(x, m, k));
+            matmul_nt_i8(isa, scratch, q, Some(b), y, n);
+        }
+        None => matmul_nt(
+            isa,
+            Rows::dense(x, m, k),
+            Rows::dense(w, n, k),
+            Some(b),
+            y,
+            n,
+        ),
+    }
+}
+
+/// A mask source for inference, where dropout is never asked for.
+struct NoMasks;
+
+impl MaskSource for NoMasks {
+    fn mask(&mut self, _: &[usize], _: f32, _: &Device) -> Result<Tensor> {
+        Err(Error::Model("dropout asked for in inference".into()))
+    }
+}
+
+/// A linear layer's bias (every linear layer of the encoder has one).
+fn bias(lin: &Linear) -> &Tensor {
+    lin.bias()
+        .expect("linear layers of the encoder have a bias")
 }

@@ -5,24 +5,18 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
-use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
-use super::tokenizer::{pad_batch, Encoded, SentenceTokenizer};
+use super::bert::{fuse_qkv, Encoder, EncoderConfig, Precision};
+use super::tokenizer::{Encoded, SentenceTokenizer};
 use super::weights;
 use crate::{Error, Result};
 
 /// Largest number of sentences in one encoder batch.
 const MAX_BATCH: usize = 64;
-/// Largest number of padded tokens in one encoder batch.
+/// Largest number of tokens in one encoder batch (no padding is computed).
 const TOKEN_BUDGET: usize = 64 * 48;
 
-/// A mask source for inference, where no dropout is ever asked for.
-struct NoDropout;
-
-impl MaskSource for NoDropout {
-    fn mask(&mut self, _: &[usize], _: f32, _: &Device) -> Result<Tensor> {
-        Err(Error::Model("dropout asked for in inference".into()))
-    }
-}
+/// The precision an embedder starts with.
+pub const DEFAULT_PRECISION: Precision = Precision::F32;
 
 /// Tokenizer and encoder: turns sentences into mean-pooled embeddings.
 pub struct Embedder {
@@ -31,9 +25,22 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    /// An embedder from its parts.
-    pub fn new(tokenizer: SentenceTokenizer, encoder: Encoder) -> Embedder {
+    /// An embedder from its parts, at [`DEFAULT_PRECISION`].
+    pub fn new(tokenizer: SentenceTokenizer, mut encoder: Encoder) -> Embedder {
+        encoder.set_precision(DEFAULT_PRECISION);
         Embedder { tokenizer, encoder }
+    }
+
+    /// The same embedder with the encoder's linear layers at `precision` (see
+    /// [`Encoder::set_precision`]).
+    pub fn with_precision(mut self, precision: Precision) -> Embedder {
+        self.encoder.set_precision(precision);
+        self
+    }
+
+    /// The precision in effect (int8 falls back to f32 on CPUs without AVX2).
+    pub fn precision(&self) -> Precision {
+        self.encoder.precision()
     }
 
     /// Loads a plain sentence-transformers / Hugging Face BERT directory (`config.json`,
@@ -49,7 +56,10 @@ impl Embedder {
         fuse_qkv(&mut w, config.num_hidden_layers)?;
         let max_len = config.max_position_embeddings;
         let encoder = Encoder::from_tensors(config, &w)?;
-        Ok(Embedder::new(SentenceTokenizer::from_bytes(&read("tokenizer.json")?, max_len)?, encoder))
+        Ok(Embedder::new(
+            SentenceTokenizer::from_bytes(&read("tokenizer.json")?, max_len)?,
+            encoder,
+        ))
     }
 
     /// The tokenizer.
@@ -80,16 +90,19 @@ impl Embedder {
         let mut i = 0;
         while i < order.len() {
             let mut j = i + 1;
+            let mut tokens = encoded[order[i]].ids.len();
             while j < order.len()
                 && j - i < MAX_BATCH
-                && (j - i + 1) * encoded[order[j]].ids.len() <= TOKEN_BUDGET
+                && tokens + encoded[order[j]].ids.len() <= TOKEN_BUDGET
             {
+                tokens += encoded[order[j]].ids.len();
                 j += 1;
             }
-            let batch: Vec<&Encoded> = order[i..j].iter().map(|&k| encoded[k]).collect();
-            let b = pad_batch(&batch, &Device::Cpu)?;
-            let hidden = self.encoder.forward(&b.ids, &b.mask, Mode::Infer, &mut NoDropout)?;
-            sorted_out.push(Encoder::mean_pool(&hidden, &b.mask)?);
+            let batch: Vec<&[u32]> = order[i..j]
+                .iter()
+                .map(|&k| encoded[k].ids.as_slice())
+                .collect();
+            sorted_out.push(self.encoder.embed(&batch)?);
             i = j;
         }
         if sorted_out.is_empty() {
