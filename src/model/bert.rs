@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use candle_core::{CpuStorage, DType, Device, Layout, Module, Storage, StorageRef, Tensor, D};
 use candle_nn::Linear;
@@ -116,6 +117,8 @@ pub struct Encoder {
     layers: Vec<Layer>,
     /// Int8 copies of the linear layers' weights, at [`Precision::Int8`].
     int8: Option<Vec<QuantisedLayer>>,
+    /// Buffers of the inference path, reused from batch to batch.
+    buffers: Mutex<Vec<InferBuffers>>,
 }
 
 /// A layer's linear weights quantised to int8.
@@ -207,6 +210,7 @@ impl Encoder {
             layers,
             config,
             int8: None,
+            buffers: Mutex::new(Vec::new()),
         })
     }
 
@@ -261,6 +265,20 @@ impl Encoder {
         mode: Mode,
         masks: &mut dyn MaskSource,
     ) -> Result<Tensor> {
+        Ok(self.forward_tapped(ids, mask, mode, masks, usize::MAX)?.0)
+    }
+
+    /// Like [`Encoder::forward`], also giving the hidden states after the first `tap`
+    /// layers (the embeddings for 0), when `tap` is a layer count: lower layers keep
+    /// more of a sentence's topic, which fine-tuning for the labels wipes out on top.
+    pub fn forward_tapped(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        mode: Mode,
+        masks: &mut dyn MaskSource,
+        tap: usize,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         if mode == Mode::Infer && ids.device().is_cpu() {
             let held = self.hold_weights();
             if let Some(weights) = Weights::new(&held, self.layers.len()) {
@@ -268,21 +286,38 @@ impl Encoder {
                 let ids_v = ids.flatten_all()?.to_dtype(DType::U32)?.to_vec1::<u32>()?;
                 let mask_v = mask.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
                 let lens = vec![s; b];
-                let hidden = self.infer(&weights, &ids_v, &lens, Some(&mask_v))?;
-                return Ok(Tensor::from_vec(
-                    hidden,
-                    (b, s, self.config.hidden_size),
-                    ids.device(),
-                )?);
+                let mut buffers = self.take_buffers();
+                self.infer(&weights, &ids_v, &lens, Some(&mask_v), tap, &mut buffers)?;
+                let shape = (b, s, self.config.hidden_size);
+                let hidden = Tensor::from_slice(&buffers.x, shape, ids.device())?;
+                let tapped = match tap.cmp(&self.layers.len()) {
+                    std::cmp::Ordering::Less => {
+                        Some(Tensor::from_slice(&buffers.tapped, shape, ids.device())?)
+                    }
+                    std::cmp::Ordering::Equal => Some(hidden.clone()),
+                    std::cmp::Ordering::Greater => None,
+                };
+                self.return_buffers(buffers);
+                return Ok((hidden, tapped));
             }
         }
-        self.forward_candle(ids, mask, mode, masks)
+        self.forward_candle(ids, mask, mode, masks, tap)
     }
 
     /// Mean-pooled hidden states `[n, hidden]` of whole sequences of token ids, in
     /// [`Mode::Infer`]. No padding: each sequence attends only to its own tokens, so a
     /// sequence's embedding does not depend on the others.
     pub fn embed(&self, sequences: &[&[u32]]) -> Result<Tensor> {
+        Ok(self.embed_tapped(sequences, usize::MAX)?.0)
+    }
+
+    /// Like [`Encoder::embed`], also giving the mean-pooled hidden states after the
+    /// first `tap` layers (see [`Encoder::forward_tapped`]) when `tap` is a layer count.
+    pub fn embed_tapped(
+        &self,
+        sequences: &[&[u32]],
+        tap: usize,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let h = self.config.hidden_size;
         if let Some(&bad) = sequences.iter().find(|s| s.is_empty()) {
             return Err(Error::Model(format!("empty token sequence {bad:?}")));
@@ -290,29 +325,50 @@ impl Encoder {
         let held = self.hold_weights();
         let Some(weights) = Weights::new(&held, self.layers.len()) else {
             drop(held);
-            return self.embed_candle(sequences);
+            return self.embed_candle(sequences, tap);
         };
-        let ids: Vec<u32> = sequences.iter().flat_map(|s| s.iter().copied()).collect();
-        let lens: Vec<usize> = sequences.iter().map(|s| s.len()).collect();
-        let hidden = self.infer(&weights, &ids, &lens, None)?;
-        let mut pooled = vec![0f32; sequences.len() * h];
-        let mut start = 0;
-        for (out, &len) in pooled.chunks_exact_mut(h).zip(&lens) {
-            for row in hidden[start * h..(start + len) * h].chunks_exact(h) {
-                out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
-            }
-            out.iter_mut().for_each(|o| *o /= len as f32);
-            start += len;
-        }
-        Ok(Tensor::from_vec(
-            pooled,
-            (sequences.len(), h),
-            &Device::Cpu,
-        )?)
+        let mut buffers = self.take_buffers();
+        let InferBuffers { ids, lens, .. } = &mut buffers;
+        ids.clear();
+        ids.extend(sequences.iter().flat_map(|s| s.iter().copied()));
+        lens.clear();
+        lens.extend(sequences.iter().map(|s| s.len()));
+        let (ids, lens) = (std::mem::take(ids), std::mem::take(lens));
+        let result = self.infer(&weights, &ids, &lens, None, tap, &mut buffers);
+        let pooled = result.and_then(|()| {
+            let pool = |hidden: &[f32]| -> Result<Tensor> {
+                let mut pooled = vec![0f32; sequences.len() * h];
+                let mut start = 0;
+                for (out, &len) in pooled.chunks_exact_mut(h).zip(&lens) {
+                    for row in hidden[start * h..(start + len) * h].chunks_exact(h) {
+                        out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+                    }
+                    out.iter_mut().for_each(|o| *o /= len as f32);
+                    start += len;
+                }
+                Ok(Tensor::from_vec(
+                    pooled,
+                    (sequences.len(), h),
+                    &Device::Cpu,
+                )?)
+            };
+            let top = pool(&buffers.x)?;
+            let tapped = match tap.cmp(&self.layers.len()) {
+                std::cmp::Ordering::Less => Some(pool(&buffers.tapped)?),
+                std::cmp::Ordering::Equal => Some(top.clone()),
+                std::cmp::Ordering::Greater => None,
+            };
+            Ok((top, tapped))
+        });
+        buffers.ids = ids;
+        buffers.lens = lens;
+        self.return_buffers(buffers);
+        pooled
     }
 
-    /// [`Encoder::embed`] through candle's operations, for weights not held as f32 on the CPU.
-    fn embed_candle(&self, sequences: &[&[u32]]) -> Result<Tensor> {
+    /// [`Encoder::embed_tapped`] through candle's operations, for weights not held as
+    /// f32 on the CPU.
+    fn embed_candle(&self, sequences: &[&[u32]], tap: usize) -> Result<(Tensor, Option<Tensor>)> {
         let dev = self.word.device();
         let longest = sequences.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
         let mut ids = vec![0u32; sequences.len() * longest];
@@ -323,10 +379,27 @@ impl Encoder {
         }
         let ids = Tensor::from_vec(ids, (sequences.len(), longest), dev)?;
         let mask = Tensor::from_vec(mask, (sequences.len(), longest), dev)?;
-        let hidden = self.forward_candle(&ids, &mask, Mode::Infer, &mut NoMasks)?;
-        Encoder::mean_pool(&hidden, &mask)?
-            .to_device(&Device::Cpu)
-            .map_err(Error::from)
+        let (hidden, tapped) = self.forward_candle(&ids, &mask, Mode::Infer, &mut NoMasks, tap)?;
+        let pool = |t: &Tensor| -> Result<Tensor> {
+            Ok(Encoder::mean_pool(t, &mask)?.to_device(&Device::Cpu)?)
+        };
+        Ok((pool(&hidden)?, tapped.as_ref().map(pool).transpose()?))
+    }
+
+    /// Inference buffers from the pool (or new ones).
+    fn take_buffers(&self) -> InferBuffers {
+        self.buffers
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default()
+    }
+
+    /// Returns inference buffers to the pool for the next batch.
+    fn return_buffers(&self, buffers: InferBuffers) {
+        if let Ok(mut pool) = self.buffers.lock() {
+            pool.push(buffers);
+        }
     }
 
     /// Read guards on every weight tensor, in the order [`Weights::new`] expects.
@@ -362,15 +435,18 @@ impl Encoder {
     }
 
     /// Hidden states `[tokens, hidden]` of sequences laid one after another (`lens`
-    /// tokens each) on the kernels; `key_mask` (one value per token, 0 for padding)
-    /// keeps padding out of attention.
+    /// tokens each) on the kernels, into `buf.x`, and those after the first `tap`
+    /// layers into `buf.tapped` when `tap` is below the number of layers; `key_mask`
+    /// (one value per token, 0 for padding) keeps padding out of attention.
     fn infer(
         &self,
         w: &Weights,
         ids: &[u32],
         lens: &[usize],
         key_mask: Option<&[f32]>,
-    ) -> Result<Vec<f32>> {
+        tap: usize,
+        buf: &mut InferBuffers,
+    ) -> Result<()> {
         let cfg = &self.config;
         let (h, ih) = (cfg.hidden_size, cfg.intermediate_size);
         let heads = cfg.num_attention_heads;
@@ -390,17 +466,38 @@ impl Encoder {
             )));
         }
         let t: usize = lens.iter().sum();
-        debug_assert_eq!(t, ids.len());
-        let mut starts = Vec::with_capacity(lens.len());
-        let mut positions = Vec::with_capacity(t);
+        if t != ids.len() {
+            return Err(Error::Model(format!(
+                "{} token ids for sequences of {t} tokens",
+                ids.len()
+            )));
+        }
+        let InferBuffers {
+            x,
+            qkv,
+            ctx,
+            tapped,
+            starts,
+            positions,
+            ..
+        } = buf;
+        starts.clear();
+        positions.clear();
         for &len in lens {
             starts.push(positions.len());
             positions.extend(0..len);
         }
         let rows = rows_per_task(t);
+        let resize = |v: &mut Vec<f32>, n: usize| {
+            v.clear();
+            v.resize(n, 0.0);
+        };
+        resize(x, t * h);
+        resize(qkv, t * 3 * h);
+        resize(ctx, t * h);
 
         // Embeddings: word + position + token type 0, then layer norm.
-        let mut x = vec![0f32; t * h];
+        let positions = &positions[..];
         x.par_chunks_mut(rows * h)
             .enumerate()
             .for_each(|(c, block)| {
@@ -416,9 +513,10 @@ impl Encoder {
                 }
                 ops::add_layer_norm(isa, block, None, w.emb_norm.0, w.emb_norm.1, eps);
             });
+        if tap == 0 {
+            tapped.clone_from(x);
+        }
 
-        let mut qkv = vec![0f32; t * 3 * h];
-        let mut ctx = vec![0f32; t * h];
         for (l, lw) in w.layers.iter().enumerate() {
             let q8 = int8.map(|q| &q[l]);
             qkv.par_chunks_mut(rows * 3 * h)
@@ -437,6 +535,7 @@ impl Encoder {
                     })
                 });
 
+            let qkv = &qkv[..];
             let mut pieces = Vec::with_capacity(lens.len());
             let mut rest = &mut ctx[..];
             for &len in lens {
@@ -446,7 +545,7 @@ impl Encoder {
             }
             pieces
                 .into_par_iter()
-                .zip(&starts)
+                .zip(&starts[..])
                 .zip(lens)
                 .for_each(|((out, &start), &len)| {
                     let rows_qkv = &qkv[start * 3 * h..(start + len) * 3 * h];
@@ -496,8 +595,11 @@ impl Encoder {
                         ops::add_layer_norm(isa, xb, Some(x1), lw.out_norm.0, lw.out_norm.1, eps);
                     })
                 });
+            if l + 1 == tap && tap < w.layers.len() {
+                tapped.clone_from(x);
+            }
         }
-        Ok(x)
+        Ok(())
     }
 
     /// The forward pass on candle's operations: always in training, and in inference
@@ -508,7 +610,8 @@ impl Encoder {
         mask: &Tensor,
         mode: Mode,
         masks: &mut dyn MaskSource,
-    ) -> Result<Tensor> {
+        tap: usize,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let (b, s) = ids.dims2()?;
         let h = self.config.hidden_size;
         let heads = self.config.num_attention_heads;
@@ -532,11 +635,12 @@ impl Encoder {
         let tt = self.token_type.narrow(0, 0, 1)?;
         let x = words.broadcast_add(&pos)?.broadcast_add(&tt)?;
         let mut x = dropout(self.emb_norm.forward(&x, mode)?, masks)?;
+        let mut tapped = (tap == 0).then(|| x.clone());
 
         // Additive attention bias: 0 for tokens, a large negative number for padding.
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e4)?.reshape((b, 1, 1, s))?;
         let scale = 1.0 / (dh as f64).sqrt();
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
             let qkv = layer.qkv.forward(&x)?; // [b, s, 3h]
             let qkv = qkv
                 .reshape((b, s, 3, heads, dh))?
@@ -555,8 +659,11 @@ impl Encoder {
             let inter = layer.inter.forward(&x1)?.gelu_erf()?;
             let out = dropout(layer.out.forward(&inter)?, masks)?;
             x = layer.out_norm.forward(&(out + &x1)?, mode)?;
+            if i + 1 == tap {
+                tapped = Some(x.clone());
+            }
         }
-        Ok(x)
+        Ok((x, tapped))
     }
 
     /// Mean of the hidden states over the attention mask: `[batch, hidden]`.
@@ -701,6 +808,27 @@ impl<'a> Weights<'a> {
                 .collect(),
         })
     }
+}
+
+/// Per-batch buffers of the inference path (hidden states of every token).
+#[derive(Debug, Default)]
+struct InferBuffers {
+    /// Token ids, sequences one after another.
+    ids: Vec<u32>,
+    /// Tokens per sequence.
+    lens: Vec<usize>,
+    /// First token of each sequence.
+    starts: Vec<usize>,
+    /// Position of each token in its sequence.
+    positions: Vec<usize>,
+    /// Hidden states `[tokens, hidden]`.
+    x: Vec<f32>,
+    /// Fused query/key/value rows `[tokens, 3 × hidden]`.
+    qkv: Vec<f32>,
+    /// Attention context `[tokens, hidden]`.
+    ctx: Vec<f32>,
+    /// Hidden states after the tapped layer.
+    tapped: Vec<f32>,
 }
 
 /// Per-thread buffers of the inference path, reused from batch to batch.

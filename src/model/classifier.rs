@@ -16,7 +16,12 @@ use crate::text::Sentence;
 use crate::{Error, Result};
 
 /// The files of a model directory, Hugging Face style.
-pub const MODEL_FILES: [&str; 4] = ["config.json", "tokenizer.json", "model.safetensors", "polrec.json"];
+pub const MODEL_FILES: [&str; 4] = [
+    "config.json",
+    "tokenizer.json",
+    "model.safetensors",
+    "polrec.json",
+];
 
 /// What `polrec.json` says about a classifier beyond the encoder's `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +34,9 @@ pub struct Manifest {
     pub max_len: usize,
 }
 
+/// Encoder layers whose output gives the topic embeddings of [`Classifier::embed`].
+pub const TOPIC_LAYERS: usize = 1;
+
 /// A sentence with its label, as [`Classifier::label_text`] gives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledSentence {
@@ -40,6 +48,18 @@ pub struct LabelledSentence {
 
 /// Labels sentences as call to action, commitment or context. `Send + Sync`: one
 /// instance serves many threads.
+///
+/// ```
+/// use polrec::{Classifier, Label};
+///
+/// let classifier = Classifier::embedded()?;
+/// let p = classifier.classify(&["All parties must return to the negotiating table."])?;
+/// assert_eq!(p[0].label, Label::CallToAction);
+/// let s = classifier.label_text("Mr. Tan (Singapore): We will double our contribution. Thank you.")?;
+/// assert_eq!(s[0].sentence.delegation.as_deref(), Some("Singapore"));
+/// assert_eq!(s[0].prediction.label, Label::Commitment);
+/// # Ok::<(), polrec::Error>(())
+/// ```
 pub struct Classifier {
     embedder: Embedder,
     head: Head,
@@ -54,6 +74,16 @@ impl Classifier {
             include_bytes!("../../models/polrec-minilm/model.safetensors"),
             include_bytes!("../../models/polrec-minilm/polrec.json"),
         )
+    }
+
+    /// Loads `model` — a directory if one exists at that path, else a Hugging Face Hub
+    /// id — or, with `None`, the embedded model.
+    pub fn load(model: Option<&str>) -> Result<Classifier> {
+        match model {
+            None => Classifier::embedded(),
+            Some(m) if Path::new(m).is_dir() => Classifier::from_dir(m),
+            Some(m) => Classifier::from_hub(m),
+        }
     }
 
     /// Loads a model directory holding [`MODEL_FILES`].
@@ -98,14 +128,21 @@ impl Classifier {
     }
 
     /// Loads a model from the contents of its four files.
-    pub fn from_bytes(config: &[u8], tokenizer: &[u8], weights: &[u8], manifest: &[u8]) -> Result<Classifier> {
+    pub fn from_bytes(
+        config: &[u8],
+        tokenizer: &[u8],
+        weights: &[u8],
+        manifest: &[u8],
+    ) -> Result<Classifier> {
         let config: EncoderConfig = serde_json::from_slice(config)
             .map_err(|e| Error::Model(format!("config.json: {e}")))?;
         let manifest: Manifest = serde_json::from_slice(manifest)
             .map_err(|e| Error::Model(format!("polrec.json: {e}")))?;
         let expected: Vec<&str> = super::Label::ALL.iter().map(|l| l.as_str()).collect();
         if manifest.labels != expected {
-            return Err(Error::Model(format!("polrec.json: labels must be {expected:?}")));
+            return Err(Error::Model(format!(
+                "polrec.json: labels must be {expected:?}"
+            )));
         }
         let mut w = weights::read(weights, &Device::Cpu)?;
         let head = Head::new(
@@ -115,9 +152,14 @@ impl Classifier {
         )?;
         fuse_qkv(&mut w, config.num_hidden_layers)?;
         let encoder = Encoder::from_tensors(config, &w)?;
-        let max_len = manifest.max_len.min(encoder.config().max_position_embeddings);
+        let max_len = manifest
+            .max_len
+            .min(encoder.config().max_position_embeddings);
         let tokenizer = SentenceTokenizer::from_bytes(tokenizer, max_len)?;
-        Ok(Classifier { embedder: Embedder::new(tokenizer, encoder), head })
+        Ok(Classifier {
+            embedder: Embedder::new(tokenizer, encoder),
+            head,
+        })
     }
 
     /// The tokenizer.
@@ -140,11 +182,40 @@ impl Classifier {
         }
     }
 
-    /// Sentence embeddings (mean-pooled, L2-normalised), as used for theme tagging.
+    /// Labels sentences and gives their topic embeddings ([`Classifier::embed`]) from
+    /// the same encoder pass, for theme tagging.
+    pub fn classify_and_embed(&self, texts: &[&str]) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
+        let encoded = self.tokenizer().encode_all(texts)?;
+        match self
+            .embedder
+            .pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
+        {
+            Some((p, topic)) => {
+                let predictions = self.head.predict(&p)?;
+                let mut rows = topic.to_vec2::<f32>()?;
+                normalise(&mut rows);
+                Ok((predictions, rows))
+            }
+            None => Ok((Vec::new(), Vec::new())),
+        }
+    }
+
+    /// Topic embeddings of sentences, as used for theme tagging: the mean-pooled,
+    /// L2-normalised hidden states after the first [`TOPIC_LAYERS`] layers (the top
+    /// layers, fine-tuned for the labels, no longer tell topics apart).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut rows = self.embedder.embed(texts)?;
-        normalise(&mut rows);
-        Ok(rows)
+        let encoded = self.tokenizer().encode_all(texts)?;
+        match self
+            .embedder
+            .pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
+        {
+            Some((_, topic)) => {
+                let mut rows = topic.to_vec2::<f32>()?;
+                normalise(&mut rows);
+                Ok(rows)
+            }
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Splits a statement into sentences and labels each one.
@@ -155,7 +226,10 @@ impl Classifier {
         Ok(sentences
             .into_iter()
             .zip(predictions)
-            .map(|(sentence, prediction)| LabelledSentence { sentence, prediction })
+            .map(|(sentence, prediction)| LabelledSentence {
+                sentence,
+                prediction,
+            })
             .collect())
     }
 }

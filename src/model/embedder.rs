@@ -84,9 +84,20 @@ impl Embedder {
     /// Pooled embeddings `[n, hidden]` of tokenized sentences in input order (`None`
     /// for no input). Batches are formed from length-sorted sentences under a token budget.
     pub fn pooled(&self, encoded: &[&Encoded]) -> Result<Option<Tensor>> {
+        Ok(self.pooled_tapped(encoded, usize::MAX)?.map(|(p, _)| p))
+    }
+
+    /// Like [`Embedder::pooled`], with also the pooled hidden states after the first
+    /// `tap` layers (see [`Encoder::forward_tapped`]); `[n, hidden]` each.
+    pub fn pooled_tapped(
+        &self,
+        encoded: &[&Encoded],
+        tap: usize,
+    ) -> Result<Option<(Tensor, Tensor)>> {
         let mut order: Vec<usize> = (0..encoded.len()).collect();
         order.sort_by_key(|&i| encoded[i].ids.len());
         let mut sorted_out: Vec<Tensor> = Vec::new();
+        let mut sorted_tap: Vec<Tensor> = Vec::new();
         let mut i = 0;
         while i < order.len() {
             let mut j = i + 1;
@@ -102,19 +113,31 @@ impl Embedder {
                 .iter()
                 .map(|&k| encoded[k].ids.as_slice())
                 .collect();
-            sorted_out.push(self.encoder.embed(&batch)?);
+            let (pooled, tapped) = self.encoder.embed_tapped(&batch, tap)?;
+            sorted_out.push(pooled);
+            if let Some(t) = tapped {
+                sorted_tap.push(t);
+            }
             i = j;
         }
         if sorted_out.is_empty() {
             return Ok(None);
         }
-        let all = Tensor::cat(&sorted_out, 0)?;
         let mut inverse = vec![0u32; order.len()];
         for (pos, &k) in order.iter().enumerate() {
             inverse[k] = pos as u32;
         }
         let idx = Tensor::from_vec(inverse, order.len(), &Device::Cpu)?;
-        Ok(Some(all.index_select(&idx, 0)?))
+        let restore = |parts: &[Tensor]| -> Result<Tensor> {
+            Ok(Tensor::cat(parts, 0)?.index_select(&idx, 0)?)
+        };
+        let out = restore(&sorted_out)?;
+        let tapped = if sorted_tap.is_empty() {
+            out.clone()
+        } else {
+            restore(&sorted_tap)?
+        };
+        Ok(Some((out, tapped)))
     }
 }
 

@@ -24,9 +24,14 @@ impl Head {
             )));
         }
         if !(temperature.is_finite() && temperature > 0.0) {
-            return Err(Error::Model(format!("temperature {temperature} is not positive")));
+            return Err(Error::Model(format!(
+                "temperature {temperature} is not positive"
+            )));
         }
-        Ok(Head { linear: Linear::new(weight, Some(bias)), temperature })
+        Ok(Head {
+            linear: Linear::new(weight, Some(bias)),
+            temperature,
+        })
     }
 
     /// Raw logits (before temperature).
@@ -41,7 +46,10 @@ impl Head {
 
     /// The weight and bias tensors.
     pub fn tensors(&self) -> (Tensor, Tensor) {
-        (self.linear.weight().clone(), self.linear.bias().expect("head has a bias").clone())
+        (
+            self.linear.weight().clone(),
+            self.linear.bias().expect("head has a bias").clone(),
+        )
     }
 
     /// Calibrated predictions for pooled embeddings.
@@ -60,6 +68,10 @@ pub fn prediction_from_logits(logits: &[f32]) -> Prediction {
     let best = (0..p.len()).fold(0, |b, i| if p[i] > p[b] { i } else { b });
     Prediction {
         label: Label::ALL[best],
-        scores: Scores { call_to_action: p[0], commitment: p[1], context: p[2] },
+        scores: Scores {
+            call_to_action: p[0],
+            commitment: p[1],
+            context: p[2],
+        },
     }
 }

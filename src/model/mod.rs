@@ -72,4 +72,3 @@ pub struct Prediction {
     /// All three probabilities.
     pub scores: Scores,
 }
-
