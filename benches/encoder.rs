@@ -149,6 +149,21 @@ fn padded_batches(encoded: &[Vec<u32>]) -> Vec<(Tensor, Tensor)> {
     out
 }
 
+/// The base model as polrec's embedder at f32 and at int8, and as candle-transformers'
+/// `BertModel`.
+fn load_models(dir: &Path) -> (Embedder, Embedder, BertModel) {
+    let load = |precision| {
+        Embedder::from_dir(dir)
+            .expect("base model loads")
+            .with_precision(precision)
+    };
+    (
+        load(Precision::F32),
+        load(Precision::Int8),
+        load_candle_bert(dir),
+    )
+}
+
 fn load_candle_bert(dir: &Path) -> BertModel {
     let config: CandleBertConfig =
         serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
@@ -167,9 +182,8 @@ fn load_candle_bert(dir: &Path) -> BertModel {
 /// Matrix products `[m, k]·[n, k]ᵀ` of the linear layers: polrec's f32 and int8 kernels
 /// (one thread, as inside a row block) and candle's matmul, in multiply-adds per second.
 fn kernels<M: Measurement>(c: &mut Criterion<M>) {
-    use polrec::model::kernels::gemm::{
-        matmul_nt, matmul_nt_i8, QuantisedMatrix, QuantisedRows, Rows,
-    };
+    use polrec::model::kernels::gemm::{matmul_nt, Rows};
+    use polrec::model::kernels::int8::{matmul_nt_i8, QuantisedMatrix, QuantisedRows};
     use polrec::model::kernels::Isa;
     let mut g = c.benchmark_group("kernels");
     g.sample_size(20)
@@ -203,14 +217,14 @@ fn kernels<M: Measurement>(c: &mut Criterion<M>) {
                     })
                 },
             );
-            let qw = QuantisedMatrix::from_f32(&w, n, k);
+            let qw = QuantisedMatrix::from_f32(&w, n, k, 127);
             let mut qx = QuantisedRows::new();
             g.bench_with_input(
                 BenchmarkId::new(format!("int8_{isa:?}"), &shape),
                 &(),
                 |bch, _| {
                     bch.iter(|| {
-                        qx.quantise(isa, Rows::dense(&x, m, k));
+                        qx.quantise(isa, Rows::dense(&x, m, k), qw.activation_max());
                         matmul_nt_i8(isa, &qx, &qw, Some(&b), &mut y, n)
                     })
                 },
@@ -230,13 +244,7 @@ fn encoder<M: Measurement>(c: &mut Criterion<M>) {
         eprintln!("encoder bench skipped: no base model (set POLREC_BASE_MODEL)");
         return;
     };
-    let f32_embedder = Embedder::from_dir(&dir)
-        .expect("base model loads")
-        .with_precision(Precision::F32);
-    let int8_embedder = Embedder::from_dir(&dir)
-        .expect("base model loads")
-        .with_precision(Precision::Int8);
-    let candle_bert = load_candle_bert(&dir);
+    let (f32_embedder, int8_embedder, candle_bert) = load_models(&dir);
 
     let mut g = c.benchmark_group("encoder");
     g.sample_size(10)
@@ -289,13 +297,7 @@ fn embedder<M: Measurement>(c: &mut Criterion<M>) {
         .filter(|l| !l.trim().is_empty())
         .take(1000)
         .collect();
-    let f32_embedder = Embedder::from_dir(&dir)
-        .expect("base model loads")
-        .with_precision(Precision::F32);
-    let int8_embedder = Embedder::from_dir(&dir)
-        .expect("base model loads")
-        .with_precision(Precision::Int8);
-    let candle_bert = load_candle_bert(&dir);
+    let (f32_embedder, int8_embedder, candle_bert) = load_models(&dir);
     let mut g = c.benchmark_group("embedder");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))

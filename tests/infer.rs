@@ -1,11 +1,18 @@
 //! The encoder's inference kernels against candle's differentiable path, on the base
-//! model: f32 equal to within rounding, int8 close, batching never changing a result.
+//! model: f32 equal to within rounding, int8 close, batching never changing a result;
+//! the shipped model's int8 codes used as stored; the precision switch of the binary.
 
 mod common;
 
+use std::path::Path;
+
+use assert_cmd::Command;
 use candle_core::{Device, Tensor};
-use polrec::model::bert::{Encoder, MaskSource, Mode, Precision};
+use polrec::model::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode, Precision};
+use polrec::model::classifier::PRECISION_VAR;
 use polrec::model::embedder::Embedder;
+use polrec::model::kernels::Isa;
+use polrec::model::weights;
 
 struct NoDropout;
 
@@ -150,4 +157,91 @@ fn out_of_vocabulary_ids_are_an_error_not_a_panic() {
         .to_string();
     assert!(err.contains("vocabulary"), "{err}");
     assert!(embedder.encoder().embed(&[&[]]).is_err());
+}
+
+/// The shipped model's encoder, at f32.
+fn shipped_encoder() -> (
+    Encoder,
+    std::collections::HashMap<String, weights::Int8Matrix>,
+) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/polrec-minilm");
+    let config: EncoderConfig =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let mut w = weights::read(&bytes, &Device::Cpu).unwrap();
+    fuse_qkv(&mut w, config.num_hidden_layers).unwrap();
+    let encoder = Encoder::from_tensors(config, &w).unwrap();
+    (encoder, weights::read_int8(&bytes).unwrap())
+}
+
+#[test]
+fn stored_int8_codes_are_used_as_they_are() {
+    if Isa::detect() != Isa::Avx2 {
+        eprintln!("no AVX2: int8 is not used on this CPU");
+        return;
+    }
+    let (mut stored, codes) = shipped_encoder();
+    assert!(stored.use_stored_int8(&codes).unwrap());
+    assert_eq!(stored.precision(), Precision::Int8);
+    // Quantising the dequantised weights again gives the stored codes back, so the
+    // same results, bit for bit.
+    let (mut requantised, _) = shipped_encoder();
+    requantised.set_precision(Precision::Int8);
+    let (f32_encoder, _) = shipped_encoder();
+    let seqs: [&[u32]; 3] = [
+        &[101, 2057, 2655, 2006, 2035, 3033, 1012, 102],
+        &[101, 4067, 2017, 1012, 102],
+        &[
+            101, 2026, 2231, 2097, 3828, 1002, 2322, 2454, 2000, 1996, 4636, 1012, 102,
+        ],
+    ];
+    let a: Vec<Vec<f32>> = stored.embed(&seqs).unwrap().to_vec2().unwrap();
+    let b: Vec<Vec<f32>> = requantised.embed(&seqs).unwrap().to_vec2().unwrap();
+    assert_eq!(a, b);
+    let c: Vec<Vec<f32>> = f32_encoder.embed(&seqs).unwrap().to_vec2().unwrap();
+    assert_ne!(a, c, "int8 and f32 gave the same bits: int8 did not run");
+    for (x, y) in a.iter().zip(&c) {
+        assert!(cosine(x, y) > 0.995, "{}", cosine(x, y));
+    }
+    // Codes missing for a layer: nothing changes.
+    let mut partial = codes.clone();
+    partial.remove("encoder.layer.3.output.dense.weight");
+    let (mut f32_again, _) = shipped_encoder();
+    assert!(!f32_again.use_stored_int8(&partial).unwrap());
+    assert_eq!(f32_again.precision(), Precision::F32);
+}
+
+#[test]
+fn the_binary_runs_int8_by_default_and_f32_on_request() {
+    let input = "We call on all parties to return to the negotiating table.\n\
+                 My country will double its contribution to the fund next year.\n\
+                 The war began in the spring of that year.\n";
+    let run = |precision: Option<&str>| {
+        let mut cmd = Command::cargo_bin("polrec").unwrap();
+        cmd.args(["label", "--no-split"]).write_stdin(input);
+        cmd.env_remove(PRECISION_VAR);
+        if let Some(p) = precision {
+            cmd.env(PRECISION_VAR, p);
+        }
+        cmd.output().unwrap()
+    };
+    let labels = |out: &std::process::Output| -> Vec<String> {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["label"].to_string())
+            .collect()
+    };
+    let default = labels(&run(None));
+    assert_eq!(default, labels(&run(Some("int8"))));
+    assert_eq!(default, labels(&run(Some("F32"))));
+    assert_eq!(default.len(), 3);
+    let bad = run(Some("f64"));
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains(PRECISION_VAR) && err.contains("f64"), "{err}");
 }

@@ -22,8 +22,10 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::kernels::attention::{attend, AttentionScratch};
-use super::kernels::gemm::{matmul_nt, matmul_nt_i8, QuantisedMatrix, QuantisedRows, Rows, MR};
+use super::kernels::gemm::{self, matmul_nt, Rows};
+use super::kernels::int8::{self, matmul_nt_i8, QuantisedMatrix, QuantisedRows};
 use super::kernels::{ops, Isa};
+use super::weights::Int8Matrix;
 use crate::{Error, Result};
 
 /// The fields of a Hugging Face BERT `config.json` that the encoder needs.
@@ -229,10 +231,10 @@ impl Encoder {
     }
 
     /// Sets the arithmetic of the linear layers in [`Mode::Infer`]. [`Precision::Int8`]
-    /// quantises the current weights once (later changes to the weight tensors, as in
-    /// training, are not seen until it is set again); it is only taken on CPUs with
-    /// AVX2 and weights held as f32 on the CPU, else the encoder stays at
-    /// [`Precision::F32`] (see [`Encoder::precision`]).
+    /// quantises the current weights once, per row to 8 bits (later changes to the
+    /// weight tensors, as in training, are not seen until it is set again); it is only
+    /// taken on CPUs with AVX2 and weights held as f32 on the CPU, else the encoder stays
+    /// at [`Precision::F32`] (see [`Encoder::precision`]).
     pub fn set_precision(&mut self, precision: Precision) {
         self.int8 = None;
         if precision == Precision::F32 || Isa::detect() != Isa::Avx2 {
@@ -245,15 +247,74 @@ impl Encoder {
             w.layers
                 .iter()
                 .map(|l| QuantisedLayer {
-                    qkv: QuantisedMatrix::from_f32(l.qkv.0, 3 * h, h),
-                    attn_out: QuantisedMatrix::from_f32(l.attn_out.0, h, h),
-                    inter: QuantisedMatrix::from_f32(l.inter.0, ih, h),
-                    out: QuantisedMatrix::from_f32(l.out.0, h, ih),
+                    qkv: QuantisedMatrix::from_f32(l.qkv.0, 3 * h, h, WEIGHT_MAX),
+                    attn_out: QuantisedMatrix::from_f32(l.attn_out.0, h, h, WEIGHT_MAX),
+                    inter: QuantisedMatrix::from_f32(l.inter.0, ih, h, WEIGHT_MAX),
+                    out: QuantisedMatrix::from_f32(l.out.0, h, ih, WEIGHT_MAX),
                 })
                 .collect()
         });
         drop(held);
         self.int8 = int8;
+    }
+
+    /// Sets [`Precision::Int8`] on the codes the linear layers' weights were stored with
+    /// (see [`super::weights::read_int8`]), used as they are. Returns whether it did: not when
+    /// `stored` lacks a linear layer of the encoder or the CPU lacks AVX2 (the precision
+    /// is then unchanged).
+    pub fn use_stored_int8(&mut self, stored: &HashMap<String, Int8Matrix>) -> Result<bool> {
+        if Isa::detect() != Isa::Avx2 {
+            return Ok(false);
+        }
+        let (h, ih) = (self.config.hidden_size, self.config.intermediate_size);
+        let matrix =
+            |names: &[String], rows: usize, cols: usize| -> Result<Option<QuantisedMatrix>> {
+                let mut codes = Vec::with_capacity(rows * cols);
+                let mut scales = Vec::with_capacity(rows);
+                for name in names {
+                    let Some(m) = stored.get(name) else {
+                        return Ok(None);
+                    };
+                    if m.shape != [rows / names.len(), cols] {
+                        return Err(Error::Model(format!(
+                            "int8 tensor `{name}` has shape {:?}, expected [{}, {cols}]",
+                            m.shape,
+                            rows / names.len()
+                        )));
+                    }
+                    codes.extend_from_slice(&m.codes);
+                    scales.extend_from_slice(&m.scales);
+                }
+                Ok(Some(QuantisedMatrix::from_codes(
+                    &codes, &scales, rows, cols,
+                )))
+            };
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in 0..self.layers.len() {
+            let p = format!("encoder.layer.{l}");
+            let qkv: Vec<String> = ["query", "key", "value"]
+                .iter()
+                .map(|n| format!("{p}.attention.self.{n}.weight"))
+                .collect();
+            let one = |name: &str| vec![format!("{p}.{name}.weight")];
+            let parts = (
+                matrix(&qkv, 3 * h, h)?,
+                matrix(&one("attention.output.dense"), h, h)?,
+                matrix(&one("intermediate.dense"), ih, h)?,
+                matrix(&one("output.dense"), h, ih)?,
+            );
+            let (Some(qkv), Some(attn_out), Some(inter), Some(out)) = parts else {
+                return Ok(false);
+            };
+            layers.push(QuantisedLayer {
+                qkv,
+                attn_out,
+                inter,
+                out,
+            });
+        }
+        self.int8 = Some(layers);
+        Ok(true)
     }
 
     /// Hidden states `[batch, seq, hidden]` for token ids `[batch, seq]` (u32) and an
@@ -739,17 +800,27 @@ impl Encoder {
     }
 }
 
+/// Largest weight code at [`Precision::Int8`]: 8 bits, as the int8 storage writes them
+/// (see [`super::weights`]), so that quantising a stored model's weights again gives
+/// back the stored codes.
+const WEIGHT_MAX: u8 = 127;
+
 /// Weight tensors per layer in [`Encoder::hold_weights`].
 const PER_LAYER: usize = 12;
 
+/// Token rows per task are a multiple of this: whole register tiles of both the f32
+/// and the int8 products.
+const ROW_TILE: usize = 15;
+const _: () = assert!(ROW_TILE.is_multiple_of(gemm::MR) && ROW_TILE.is_multiple_of(int8::MR));
+
 /// Largest number of token rows one task takes through the linear layers (its
 /// activations stay in the core's cache between them).
-const MAX_ROWS_PER_TASK: usize = 48;
+const MAX_ROWS_PER_TASK: usize = 4 * ROW_TILE;
 
 /// Rows per task: enough tasks for every thread several times over, whole register tiles.
 fn rows_per_task(tokens: usize) -> usize {
     let tasks = 4 * rayon::current_num_threads().max(1);
-    (tokens.div_ceil(tasks).div_ceil(MR) * MR).clamp(2 * MR, MAX_ROWS_PER_TASK)
+    (tokens.div_ceil(tasks).div_ceil(ROW_TILE) * ROW_TILE).clamp(ROW_TILE, MAX_ROWS_PER_TASK)
 }
 
 /// A linear layer's weight `[out, in]` and bias `[out]`.
@@ -857,7 +928,7 @@ fn linear(
     let (m, n) = (x.len() / k, b.len());
     match q {
         Some(q) => {
-            scratch.quantise(isa, Rows::dense(x, m, k));
+            scratch.quantise(isa, Rows::dense(x, m, k), q.activation_max());
             matmul_nt_i8(isa, scratch, q, Some(b), y, n);
         }
         None => matmul_nt(

@@ -15,9 +15,6 @@ const MAX_BATCH: usize = 64;
 /// Largest number of tokens in one encoder batch (no padding is computed).
 const TOKEN_BUDGET: usize = 64 * 48;
 
-/// The precision an embedder starts with.
-pub const DEFAULT_PRECISION: Precision = Precision::F32;
-
 /// Tokenizer and encoder: turns sentences into mean-pooled embeddings.
 pub struct Embedder {
     tokenizer: SentenceTokenizer,
@@ -25,9 +22,8 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    /// An embedder from its parts, at [`DEFAULT_PRECISION`].
-    pub fn new(tokenizer: SentenceTokenizer, mut encoder: Encoder) -> Embedder {
-        encoder.set_precision(DEFAULT_PRECISION);
+    /// An embedder from its parts, at the encoder's precision.
+    pub fn new(tokenizer: SentenceTokenizer, encoder: Encoder) -> Embedder {
         Embedder { tokenizer, encoder }
     }
 

@@ -1,8 +1,9 @@
 //! Multi-head self-attention of one sequence, read straight from the fused
-//! query/key/value rows (no permutes, no copies of the queries or keys) and written
-//! straight into the context rows, head by head.
+//! query/key/value rows (no permutes, no copies of the queries or values; the keys
+//! transposed once for all heads) and written straight into the context rows, head
+//! by head.
 
-use super::gemm::{matmul_nt, Rows};
+use super::gemm::{matmul_nn, Rows};
 use super::ops::softmax;
 use super::Isa;
 
@@ -10,7 +11,7 @@ use super::Isa;
 #[derive(Debug, Default)]
 pub struct AttentionScratch {
     scores: Vec<f32>,
-    values_t: Vec<f32>,
+    keys_t: Vec<f32>,
 }
 
 /// Self-attention of one sequence of `len` tokens.
@@ -44,31 +45,30 @@ pub fn attend(
         hidden <= ldo && (len - 1) * ldo + hidden <= out.len(),
         "output rows out of bounds"
     );
-    // Probabilities and transposed values padded to a multiple of 8 keys with zeros,
-    // so that the second product runs on whole vectors.
+    // The keys transposed, `[hidden, lp]`, padded with zeros to a multiple of 8 keys so
+    // that the scores run on whole vectors.
     let lp = len.div_ceil(8) * 8;
-    let AttentionScratch { scores, values_t } = scratch;
+    let AttentionScratch { scores, keys_t } = scratch;
     scores.clear();
     scores.resize(len * lp, 0.0);
-    values_t.clear();
-    values_t.resize(head_dim * lp, 0.0);
+    keys_t.clear();
+    keys_t.resize(hidden * lp, 0.0);
+    for j in 0..len {
+        for (c, &v) in qkv[j * ld + hidden..j * ld + 2 * hidden].iter().enumerate() {
+            keys_t[c * lp + j] = v;
+        }
+    }
     let scale = 1.0 / (head_dim as f32).sqrt();
     for h in 0..heads {
         let q = Rows::new(&qkv[h * head_dim..], len, head_dim, ld);
-        let k = Rows::new(&qkv[hidden + h * head_dim..], len, head_dim, ld);
-        matmul_nt(isa, q, k, None, scores, lp);
+        let kt = Rows::new(&keys_t[h * head_dim * lp..], head_dim, lp, lp);
+        matmul_nn(isa, q, kt, scores, lp);
         for row in scores.chunks_exact_mut(lp) {
             softmax(isa, &mut row[..len], scale, key_mask);
         }
-        let v = &qkv[2 * hidden + h * head_dim..];
-        for j in 0..len {
-            for (d, &x) in v[j * ld..j * ld + head_dim].iter().enumerate() {
-                values_t[d * lp + j] = x;
-            }
-        }
-        let p = Rows::new(scores, len, lp, lp);
-        let vt = Rows::new(values_t, head_dim, lp, lp);
-        matmul_nt(isa, p, vt, None, &mut out[h * head_dim..], ldo);
+        let p = Rows::new(scores, len, len, lp);
+        let v = Rows::new(&qkv[2 * hidden + h * head_dim..], len, head_dim, ld);
+        matmul_nn(isa, p, v, &mut out[h * head_dim..], ldo);
     }
 }
 

@@ -1,5 +1,5 @@
 //! Hand-written CPU kernels for the encoder's inference path: matrix products in f32
-//! and int8 ([`gemm`]), row-wise operations such as layer norm, GELU and softmax
+//! ([`gemm`]) and int8 ([`int8`]), row-wise operations such as layer norm, GELU and softmax
 //! ([`ops`]) and self-attention over unpadded sequences ([`attention`]).
 //!
 //! Every kernel has an AVX2 + FMA version (x86-64, chosen at run time) and a portable
@@ -9,7 +9,10 @@
 
 pub mod attention;
 pub mod gemm;
+pub mod int8;
 pub mod ops;
+#[cfg(test)]
+mod testing;
 
 use std::sync::OnceLock;
 

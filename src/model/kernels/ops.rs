@@ -157,38 +157,94 @@ pub fn softmax(isa: Isa, row: &mut [f32], scale: f32, mask: Option<&[f32]>) {
     })
 }
 
-/// Quantises one row to 8-bit codes `q = round(x/scale) + zero` on the row's range
-/// (stretched to include 0, so that 0 is exact); returns `(scale, zero)`.
-pub fn quantise_row(isa: Isa, x: &[f32], q: &mut [u8]) -> (f32, i32) {
+/// Quantises one row to codes `q = round(x/scale) + zero` in `0..=max_code` on the
+/// row's range (stretched to include 0, so that 0 is exact); returns `(scale, zero)`.
+pub fn quantise_row(isa: Isa, x: &[f32], q: &mut [u8], max_code: u8) -> (f32, i32) {
     assert_eq!(x.len(), q.len());
-    with_isa!(isa, f(x: &[f32], q: &mut [u8]) -> (f32, i32) {
-        let (mut lo, mut hi) = ([0f32; 8], [0f32; 8]);
-        let chunks = x.chunks_exact(8);
-        let (mut tlo, mut thi) = (0f32, 0f32);
-        for &v in chunks.remainder() {
-            tlo = tlo.min(v);
-            thi = thi.max(v);
-        }
-        for c in chunks {
-            for l in 0..8 {
-                lo[l] = lo[l].min(c[l]);
-                hi[l] = hi[l].max(c[l]);
-            }
-        }
-        let lo = lo.iter().fold(tlo, |a, &b| a.min(b));
-        let hi = hi.iter().fold(thi, |a, &b| a.max(b));
-        let range = hi - lo;
-        if !(range > 0.0 && range.is_finite()) {
-            q.fill(0);
-            return (1.0, 0);
-        }
-        let inv = super::gemm::ACTIVATION_MAX / range;
-        let zero = (-lo * inv).round_ties_even();
-        for (d, &v) in q.iter_mut().zip(x) {
-            *d = ((v * inv).round_ties_even() + zero).clamp(0.0, super::gemm::ACTIVATION_MAX) as u8;
-        }
-        (range / super::gemm::ACTIVATION_MAX, zero as i32)
-    })
+    let top = max_code.max(1);
+    let (lo, hi) = match isa {
+        // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { bounds_avx2(x) },
+        _ => bounds(x),
+    };
+    let range = hi - lo;
+    if !(range > 0.0 && range.is_finite()) {
+        q.fill(0);
+        return (1.0, 0);
+    }
+    let inv = top as f32 / range;
+    let zero = (-lo * inv).round_ties_even() as i32;
+    match isa {
+        // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { codes_avx2(x, q, inv, zero, top as i32) },
+        _ => codes(x, q, inv, zero, top as i32),
+    }
+    (range / top as f32, zero)
+}
+
+/// The smallest and largest of 0 and the values of `x`.
+fn bounds(x: &[f32]) -> (f32, f32) {
+    x.iter()
+        .fold((0f32, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
+/// [`bounds`] with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn bounds_avx2(x: &[f32]) -> (f32, f32) {
+    use std::arch::x86_64::*;
+    let whole = x.len() / 8 * 8;
+    let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    for i in (0..whole).step_by(8) {
+        let v = _mm256_loadu_ps(x.as_ptr().add(i));
+        lo = _mm256_min_ps(lo, v);
+        hi = _mm256_max_ps(hi, v);
+    }
+    let (mut lanes_lo, mut lanes_hi) = ([0f32; 8], [0f32; 8]);
+    _mm256_storeu_ps(lanes_lo.as_mut_ptr(), lo);
+    _mm256_storeu_ps(lanes_hi.as_mut_ptr(), hi);
+    let (tail_lo, tail_hi) = bounds(&x[whole..]);
+    (
+        lanes_lo.iter().fold(tail_lo, |a, &b| a.min(b)),
+        lanes_hi.iter().fold(tail_hi, |a, &b| a.max(b)),
+    )
+}
+
+/// `q = clamp(round(x·inv) + zero, 0, top)`, rounding half to even.
+fn codes(x: &[f32], q: &mut [u8], inv: f32, zero: i32, top: i32) {
+    for (d, &v) in q.iter_mut().zip(x) {
+        *d = ((v * inv).round_ties_even() as i32 + zero).clamp(0, top) as u8;
+    }
+}
+
+/// [`codes`] with AVX2, 32 values a step (`cvtps2dq` rounds half to even too).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn codes_avx2(x: &[f32], q: &mut [u8], inv: f32, zero: i32, top: i32) {
+    use std::arch::x86_64::*;
+    let whole = x.len() / 32 * 32;
+    let inv_v = _mm256_set1_ps(inv);
+    let (zero_v, top_v) = (_mm256_set1_epi32(zero), _mm256_set1_epi32(top));
+    // After the two packs, 32-bit groups of four codes come in the order
+    // a0 b0 c0 d0 a1 b1 c1 d1 (a0 = codes 0..4 of a, a1 = codes 4..8).
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    macro_rules! code8 {
+        ($p:expr) => {{
+            let t = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps($p), inv_v));
+            let t = _mm256_add_epi32(t, zero_v);
+            _mm256_min_epi32(_mm256_max_epi32(t, _mm256_setzero_si256()), top_v)
+        }};
+    }
+    for i in (0..whole).step_by(32) {
+        let p = x.as_ptr().add(i);
+        let ab = _mm256_packus_epi32(code8!(p), code8!(p.add(8)));
+        let cd = _mm256_packus_epi32(code8!(p.add(16)), code8!(p.add(24)));
+        let bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order);
+        _mm256_storeu_si256(q.as_mut_ptr().add(i) as *mut __m256i, bytes);
+    }
+    codes(&x[whole..], &mut q[whole..], inv, zero, top);
 }
 
 #[cfg(test)]
@@ -305,19 +361,38 @@ mod tests {
     #[test]
     fn quantised_rows_round_trip_within_half_a_step() {
         for isa in Isa::available() {
-            for (n, seed) in [(384, 7), (13, 8), (1, 9)] {
+            for (n, seed, top) in [(384, 7, 255), (13, 8, 129), (1, 9, 127)] {
                 let x = random(n, seed);
                 let mut q = vec![0u8; n];
-                let (scale, zero) = quantise_row(isa, &x, &mut q);
-                assert!((0..=255).contains(&zero));
+                let (scale, zero) = quantise_row(isa, &x, &mut q, top);
+                assert!((0..=top as i32).contains(&zero));
+                assert!(q.iter().all(|&c| c <= top));
                 for (v, &c) in x.iter().zip(&q) {
                     let back = (c as i32 - zero) as f32 * scale;
                     assert!((back - v).abs() <= scale * 0.5001, "{v} -> {back}");
                 }
             }
             let mut q = vec![9u8; 4];
-            assert_eq!(quantise_row(isa, &[0.0; 4], &mut q), (1.0, 0));
+            assert_eq!(quantise_row(isa, &[0.0; 4], &mut q, 255), (1.0, 0));
             assert_eq!(q, [0; 4]);
+        }
+    }
+
+    #[test]
+    fn quantised_codes_agree_across_instruction_sets() {
+        for (n, seed) in [(1, 1), (31, 2), (32, 3), (33, 4), (384, 5), (1541, 6)] {
+            let mut x = random(n, seed);
+            // Halfway cases: round half to even in every version.
+            x[0] = 2.5 * (8.0 / 255.0);
+            let results: Vec<(Vec<u8>, (f32, i32))> = Isa::available()
+                .into_iter()
+                .map(|isa| {
+                    let mut q = vec![0u8; n];
+                    let params = quantise_row(isa, &x, &mut q, 255);
+                    (q, params)
+                })
+                .collect();
+            assert!(results.windows(2).all(|r| r[0] == r[1]), "length {n}");
         }
     }
 }
