@@ -245,3 +245,33 @@ fn the_binary_runs_int8_by_default_and_f32_on_request() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains(PRECISION_VAR) && err.contains("f64"), "{err}");
 }
+
+#[test]
+fn stopping_after_the_topic_layers_gives_the_tapped_states() {
+    let embedder = Embedder::from_dir(&common::base_model_dir()).unwrap();
+    let (_, stored) = shipped_encoder();
+    let sentences = fixture_sentences();
+    let ids: Vec<Vec<u32>> = sentences
+        .iter()
+        .map(|s| embedder.tokenizer().encode(s).unwrap().ids)
+        .collect();
+    let seqs: Vec<&[u32]> = ids.iter().map(|s| s.as_slice()).collect();
+    for int8 in [false, true] {
+        let (mut encoder, _) = shipped_encoder();
+        if int8 {
+            encoder.use_stored_int8(&stored).unwrap();
+        }
+        let layers = encoder.config().num_hidden_layers;
+        for tap in 0..=layers {
+            let (_, tapped) = encoder.embed_tapped(&seqs, tap).unwrap();
+            let through = encoder.embed_through(&seqs, tap).unwrap();
+            let tapped: Vec<Vec<f32>> = tapped.unwrap().to_vec2().unwrap();
+            assert_eq!(tapped, through.to_vec2::<f32>().unwrap(), "tap {tap}");
+        }
+    }
+    // The classifier's topic embeddings are the tapped states of its labelling pass.
+    let c = polrec::Classifier::embedded().unwrap();
+    let texts: Vec<&str> = sentences.iter().map(|s| s.as_str()).collect();
+    let (_, with_labels) = c.classify_and_embed(&texts).unwrap();
+    assert_eq!(c.embed(&texts).unwrap(), with_labels);
+}

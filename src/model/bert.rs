@@ -348,7 +348,16 @@ impl Encoder {
                 let mask_v = mask.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
                 let lens = vec![s; b];
                 let mut buffers = self.take_buffers();
-                self.infer(&weights, &ids_v, &lens, Some(&mask_v), tap, &mut buffers)?;
+                let layers = self.layers.len();
+                self.infer(
+                    &weights,
+                    &ids_v,
+                    &lens,
+                    Some(&mask_v),
+                    tap,
+                    layers,
+                    &mut buffers,
+                )?;
                 let shape = (b, s, self.config.hidden_size);
                 let hidden = Tensor::from_slice(&buffers.x, shape, ids.device())?;
                 let tapped = match tap.cmp(&self.layers.len()) {
@@ -379,6 +388,24 @@ impl Encoder {
         sequences: &[&[u32]],
         tap: usize,
     ) -> Result<(Tensor, Option<Tensor>)> {
+        self.embed_layers(sequences, tap, self.layers.len())
+    }
+
+    /// Mean-pooled hidden states `[n, hidden]` after the first `layers` layers only (as
+    /// [`Encoder::embed`] when `layers` is the number of layers): the layers above are
+    /// not computed.
+    pub fn embed_through(&self, sequences: &[&[u32]], layers: usize) -> Result<Tensor> {
+        let layers = layers.min(self.layers.len());
+        Ok(self.embed_layers(sequences, usize::MAX, layers)?.0)
+    }
+
+    /// [`Encoder::embed_tapped`] through the first `layers` layers.
+    fn embed_layers(
+        &self,
+        sequences: &[&[u32]],
+        tap: usize,
+        layers: usize,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let h = self.config.hidden_size;
         if let Some(&bad) = sequences.iter().find(|s| s.is_empty()) {
             return Err(Error::Model(format!("empty token sequence {bad:?}")));
@@ -386,6 +413,10 @@ impl Encoder {
         let held = self.hold_weights();
         let Some(weights) = Weights::new(&held, self.layers.len()) else {
             drop(held);
+            if layers < self.layers.len() {
+                let (_, inner) = self.embed_candle(sequences, layers)?;
+                return Ok((inner.expect("tapped below the top"), None));
+            }
             return self.embed_candle(sequences, tap);
         };
         let mut buffers = self.take_buffers();
@@ -395,7 +426,7 @@ impl Encoder {
         lens.clear();
         lens.extend(sequences.iter().map(|s| s.len()));
         let (ids, lens) = (std::mem::take(ids), std::mem::take(lens));
-        let result = self.infer(&weights, &ids, &lens, None, tap, &mut buffers);
+        let result = self.infer(&weights, &ids, &lens, None, tap, layers, &mut buffers);
         let pooled = result.and_then(|()| {
             let pool = |hidden: &[f32]| -> Result<Tensor> {
                 let mut pooled = vec![0f32; sequences.len() * h];
@@ -414,7 +445,7 @@ impl Encoder {
                 )?)
             };
             let top = pool(&buffers.x)?;
-            let tapped = match tap.cmp(&self.layers.len()) {
+            let tapped = match tap.cmp(&layers) {
                 std::cmp::Ordering::Less => Some(pool(&buffers.tapped)?),
                 std::cmp::Ordering::Equal => Some(top.clone()),
                 std::cmp::Ordering::Greater => None,
@@ -495,10 +526,12 @@ impl Encoder {
             .collect()
     }
 
-    /// Hidden states `[tokens, hidden]` of sequences laid one after another (`lens`
-    /// tokens each) on the kernels, into `buf.x`, and those after the first `tap`
-    /// layers into `buf.tapped` when `tap` is below the number of layers; `key_mask`
-    /// (one value per token, 0 for padding) keeps padding out of attention.
+    /// Hidden states `[tokens, hidden]` after the first `layers` layers of sequences
+    /// laid one after another (`lens` tokens each) on the kernels, into `buf.x`, and
+    /// those after the first `tap` layers into `buf.tapped` when `tap` is below
+    /// `layers`; `key_mask` (one value per token, 0 for padding) keeps padding out of
+    /// attention.
+    #[allow(clippy::too_many_arguments)]
     fn infer(
         &self,
         w: &Weights,
@@ -506,6 +539,7 @@ impl Encoder {
         lens: &[usize],
         key_mask: Option<&[f32]>,
         tap: usize,
+        layers: usize,
         buf: &mut InferBuffers,
     ) -> Result<()> {
         let cfg = &self.config;
@@ -578,7 +612,7 @@ impl Encoder {
             tapped.clone_from(x);
         }
 
-        for (l, lw) in w.layers.iter().enumerate() {
+        for (l, lw) in w.layers.iter().enumerate().take(layers) {
             let q8 = int8.map(|q| &q[l]);
             qkv.par_chunks_mut(rows * 3 * h)
                 .zip(x.par_chunks(rows * h))
@@ -656,7 +690,7 @@ impl Encoder {
                         ops::add_layer_norm(isa, xb, Some(x1), lw.out_norm.0, lw.out_norm.1, eps);
                     })
                 });
-            if l + 1 == tap && tap < w.layers.len() {
+            if l + 1 == tap && tap < layers {
                 tapped.clone_from(x);
             }
         }

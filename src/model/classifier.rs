@@ -246,9 +246,9 @@ impl Classifier {
         let encoded = self.tokenizer().encode_all(texts)?;
         match self
             .embedder
-            .pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
+            .pooled_through(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
         {
-            Some((_, topic)) => {
+            Some(topic) => {
                 let mut rows = topic.to_vec2::<f32>()?;
                 normalise(&mut rows);
                 Ok(rows)

@@ -90,10 +90,46 @@ impl Embedder {
         encoded: &[&Encoded],
         tap: usize,
     ) -> Result<Option<(Tensor, Tensor)>> {
-        let mut order: Vec<usize> = (0..encoded.len()).collect();
-        order.sort_by_key(|&i| encoded[i].ids.len());
-        let mut sorted_out: Vec<Tensor> = Vec::new();
-        let mut sorted_tap: Vec<Tensor> = Vec::new();
+        let Some(parts) = self.batched(encoded, |batch| self.encoder.embed_tapped(batch, tap))?
+        else {
+            return Ok(None);
+        };
+        let (out, tapped): (Vec<Tensor>, Vec<Option<Tensor>>) = parts.into_iter().unzip();
+        let tapped: Option<Vec<Tensor>> = tapped.into_iter().collect();
+        let restore = |parts: &[Tensor]| -> Result<Tensor> {
+            Ok(Tensor::cat(parts, 0)?.index_select(&self.restore_order(encoded)?, 0)?)
+        };
+        let out = restore(&out)?;
+        let tapped = match tapped {
+            Some(t) => restore(&t)?,
+            None => out.clone(),
+        };
+        Ok(Some((out, tapped)))
+    }
+
+    /// Pooled hidden states `[n, hidden]` after the first `layers` layers only (see
+    /// [`Encoder::embed_through`]), in input order (`None` for no input).
+    pub fn pooled_through(&self, encoded: &[&Encoded], layers: usize) -> Result<Option<Tensor>> {
+        let Some(parts) = self.batched(encoded, |batch| {
+            Ok((self.encoder.embed_through(batch, layers)?, None))
+        })?
+        else {
+            return Ok(None);
+        };
+        let parts: Vec<Tensor> = parts.into_iter().map(|(p, _)| p).collect();
+        let order = self.restore_order(encoded)?;
+        Ok(Some(Tensor::cat(&parts, 0)?.index_select(&order, 0)?))
+    }
+
+    /// Runs `encode` on length-sorted batches of the sentences under the token budget,
+    /// in sorted order (`None` for no input).
+    fn batched(
+        &self,
+        encoded: &[&Encoded],
+        encode: impl Fn(&[&[u32]]) -> Result<(Tensor, Option<Tensor>)>,
+    ) -> Result<Option<Vec<(Tensor, Option<Tensor>)>>> {
+        let order = length_order(encoded);
+        let mut parts = Vec::new();
         let mut i = 0;
         while i < order.len() {
             let mut j = i + 1;
@@ -109,32 +145,28 @@ impl Embedder {
                 .iter()
                 .map(|&k| encoded[k].ids.as_slice())
                 .collect();
-            let (pooled, tapped) = self.encoder.embed_tapped(&batch, tap)?;
-            sorted_out.push(pooled);
-            if let Some(t) = tapped {
-                sorted_tap.push(t);
-            }
+            parts.push(encode(&batch)?);
             i = j;
         }
-        if sorted_out.is_empty() {
-            return Ok(None);
-        }
+        Ok((!parts.is_empty()).then_some(parts))
+    }
+
+    /// Indices that put rows computed in [`length_order`] back in input order.
+    fn restore_order(&self, encoded: &[&Encoded]) -> Result<Tensor> {
+        let order = length_order(encoded);
         let mut inverse = vec![0u32; order.len()];
         for (pos, &k) in order.iter().enumerate() {
             inverse[k] = pos as u32;
         }
-        let idx = Tensor::from_vec(inverse, order.len(), &Device::Cpu)?;
-        let restore = |parts: &[Tensor]| -> Result<Tensor> {
-            Ok(Tensor::cat(parts, 0)?.index_select(&idx, 0)?)
-        };
-        let out = restore(&sorted_out)?;
-        let tapped = if sorted_tap.is_empty() {
-            out.clone()
-        } else {
-            restore(&sorted_tap)?
-        };
-        Ok(Some((out, tapped)))
+        Ok(Tensor::from_vec(inverse, order.len(), &Device::Cpu)?)
     }
+}
+
+/// Sentence indices sorted by length (stable: ties keep input order).
+fn length_order(encoded: &[&Encoded]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..encoded.len()).collect();
+    order.sort_by_key(|&i| encoded[i].ids.len());
+    order
 }
 
 /// Scales each row to unit length.
