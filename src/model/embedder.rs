@@ -5,24 +5,15 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
-use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
-use super::tokenizer::{pad_batch, Encoded, SentenceTokenizer};
+use super::bert::{fuse_qkv, Encoder, EncoderConfig, Precision};
+use super::tokenizer::{Encoded, SentenceTokenizer};
 use super::weights;
 use crate::{Error, Result};
 
 /// Largest number of sentences in one encoder batch.
 const MAX_BATCH: usize = 64;
-/// Largest number of padded tokens in one encoder batch.
+/// Largest number of tokens in one encoder batch (no padding is computed).
 const TOKEN_BUDGET: usize = 64 * 48;
-
-/// A mask source for inference, where no dropout is ever asked for.
-struct NoDropout;
-
-impl MaskSource for NoDropout {
-    fn mask(&mut self, _: &[usize], _: f32, _: &Device) -> Result<Tensor> {
-        Err(Error::Model("dropout asked for in inference".into()))
-    }
-}
 
 /// Tokenizer and encoder: turns sentences into mean-pooled embeddings.
 pub struct Embedder {
@@ -31,9 +22,21 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    /// An embedder from its parts.
+    /// An embedder from its parts, at the encoder's precision.
     pub fn new(tokenizer: SentenceTokenizer, encoder: Encoder) -> Embedder {
         Embedder { tokenizer, encoder }
+    }
+
+    /// The same embedder with the encoder's linear layers at `precision` (see
+    /// [`Encoder::set_precision`]).
+    pub fn with_precision(mut self, precision: Precision) -> Embedder {
+        self.encoder.set_precision(precision);
+        self
+    }
+
+    /// The precision in effect (int8 falls back to f32 on CPUs without AVX2).
+    pub fn precision(&self) -> Precision {
+        self.encoder.precision()
     }
 
     /// Loads a plain sentence-transformers / Hugging Face BERT directory (`config.json`,
@@ -87,49 +90,83 @@ impl Embedder {
         encoded: &[&Encoded],
         tap: usize,
     ) -> Result<Option<(Tensor, Tensor)>> {
-        let mut order: Vec<usize> = (0..encoded.len()).collect();
-        order.sort_by_key(|&i| encoded[i].ids.len());
-        let mut sorted_out: Vec<Tensor> = Vec::new();
-        let mut sorted_tap: Vec<Tensor> = Vec::new();
+        let Some(parts) = self.batched(encoded, |batch| self.encoder.embed_tapped(batch, tap))?
+        else {
+            return Ok(None);
+        };
+        let (out, tapped): (Vec<Tensor>, Vec<Option<Tensor>>) = parts.into_iter().unzip();
+        let tapped: Option<Vec<Tensor>> = tapped.into_iter().collect();
+        let restore = |parts: &[Tensor]| -> Result<Tensor> {
+            Ok(Tensor::cat(parts, 0)?.index_select(&self.restore_order(encoded)?, 0)?)
+        };
+        let out = restore(&out)?;
+        let tapped = match tapped {
+            Some(t) => restore(&t)?,
+            None => out.clone(),
+        };
+        Ok(Some((out, tapped)))
+    }
+
+    /// Pooled hidden states `[n, hidden]` after the first `layers` layers only (see
+    /// [`Encoder::embed_through`]), in input order (`None` for no input).
+    pub fn pooled_through(&self, encoded: &[&Encoded], layers: usize) -> Result<Option<Tensor>> {
+        let Some(parts) = self.batched(encoded, |batch| {
+            Ok((self.encoder.embed_through(batch, layers)?, None))
+        })?
+        else {
+            return Ok(None);
+        };
+        let parts: Vec<Tensor> = parts.into_iter().map(|(p, _)| p).collect();
+        let order = self.restore_order(encoded)?;
+        Ok(Some(Tensor::cat(&parts, 0)?.index_select(&order, 0)?))
+    }
+
+    /// Runs `encode` on length-sorted batches of the sentences under the token budget,
+    /// in sorted order (`None` for no input).
+    fn batched(
+        &self,
+        encoded: &[&Encoded],
+        encode: impl Fn(&[&[u32]]) -> Result<(Tensor, Option<Tensor>)>,
+    ) -> Result<Option<Vec<(Tensor, Option<Tensor>)>>> {
+        let order = length_order(encoded);
+        let mut parts = Vec::new();
         let mut i = 0;
         while i < order.len() {
             let mut j = i + 1;
+            let mut tokens = encoded[order[i]].ids.len();
             while j < order.len()
                 && j - i < MAX_BATCH
-                && (j - i + 1) * encoded[order[j]].ids.len() <= TOKEN_BUDGET
+                && tokens + encoded[order[j]].ids.len() <= TOKEN_BUDGET
             {
+                tokens += encoded[order[j]].ids.len();
                 j += 1;
             }
-            let batch: Vec<&Encoded> = order[i..j].iter().map(|&k| encoded[k]).collect();
-            let b = pad_batch(&batch, &Device::Cpu)?;
-            let (hidden, tapped) =
-                self.encoder
-                    .forward_tapped(&b.ids, &b.mask, Mode::Infer, &mut NoDropout, tap)?;
-            sorted_out.push(Encoder::mean_pool(&hidden, &b.mask)?);
-            if let Some(t) = tapped {
-                sorted_tap.push(Encoder::mean_pool(&t, &b.mask)?);
-            }
+            let batch: Vec<&[u32]> = order[i..j]
+                .iter()
+                .map(|&k| encoded[k].ids.as_slice())
+                .collect();
+            parts.push(encode(&batch)?);
             i = j;
         }
-        if sorted_out.is_empty() {
-            return Ok(None);
-        }
+        Ok((!parts.is_empty()).then_some(parts))
+    }
+
+    /// Indices that put rows computed in [`length_order`] back in input order.
+    fn restore_order(&self, encoded: &[&Encoded]) -> Result<Tensor> {
+        let order = length_order(encoded);
         let mut inverse = vec![0u32; order.len()];
         for (pos, &k) in order.iter().enumerate() {
             inverse[k] = pos as u32;
         }
-        let idx = Tensor::from_vec(inverse, order.len(), &Device::Cpu)?;
-        let restore = |parts: &[Tensor]| -> Result<Tensor> {
-            Ok(Tensor::cat(parts, 0)?.index_select(&idx, 0)?)
-        };
-        let out = restore(&sorted_out)?;
-        let tapped = if sorted_tap.is_empty() {
-            out.clone()
-        } else {
-            restore(&sorted_tap)?
-        };
-        Ok(Some((out, tapped)))
+        Ok(Tensor::from_vec(inverse, order.len(), &Device::Cpu)?)
     }
+}
+
+/// Sentence indices sorted by length (stable: ties keep input order).
+fn length_order(encoded: &[&Encoded]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..encoded.len()).collect();
+    order.sort_by_key(|&i| encoded[i].ids.len());
+    order
 }
 
 /// Scales each row to unit length.
