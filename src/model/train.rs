@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
-use super::classifier::{Manifest, MODEL_FILES};
+use super::classifier::{sha256_hex, Manifest, MODEL_FILES};
 use super::head::{prediction_from_logits, Head};
 use super::metrics::{expected_calibration_error, Evaluation};
 use super::tokenizer::{pad_batch, Encoded, SentenceTokenizer};
@@ -107,7 +107,15 @@ impl MaskSource for SeededMasks {
     fn mask(&mut self, shape: &[usize], p: f32, device: &Device) -> Result<Tensor> {
         let n: usize = shape.iter().product();
         let keep = 1.0 / (1.0 - p);
-        let v: Vec<f32> = (0..n).map(|_| if self.0.random::<f32>() < p { 0.0 } else { keep }).collect();
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                if self.0.random::<f32>() < p {
+                    0.0
+                } else {
+                    keep
+                }
+            })
+            .collect();
         Ok(Tensor::from_vec(v, shape, device)?)
     }
 }
@@ -137,7 +145,12 @@ impl BaseModel {
             .map_err(|e| Error::Model(format!("{}/config.json: {e}", dir.display())))?;
         let mut weights = weights::read(&read("model.safetensors")?, &Device::Cpu)?;
         weights.retain(|k, _| k.starts_with("embeddings.") || k.starts_with("encoder."));
-        Ok(BaseModel { config, config_json, tokenizer_json: read("tokenizer.json")?, weights })
+        Ok(BaseModel {
+            config,
+            config_json,
+            tokenizer_json: read("tokenizer.json")?,
+            weights,
+        })
     }
 }
 
@@ -148,9 +161,13 @@ pub struct Trained {
 }
 
 impl Trained {
-    /// Writes a model directory ([`MODEL_FILES`]) that [`super::Classifier::from_dir`] loads.
+    /// Writes a model directory ([`MODEL_FILES`]) that [`super::Classifier::from_dir`]
+    /// loads, with the SHA-256 of the weights in `polrec.json` so that they are checked at load.
     pub fn save(&self, base: &BaseModel, storage: Storage, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.into(),
+            source,
+        })?;
         let write = |name: &str, bytes: &[u8]| -> Result<()> {
             let path = dir.join(name);
             std::fs::write(&path, bytes).map_err(|source| Error::Io { path, source })
@@ -161,13 +178,24 @@ impl Trained {
         let (w, b) = self.head.tensors();
         tensors.push(("head.weight".into(), w));
         tensors.push(("head.bias".into(), b));
-        weights::write(&tensors, storage, &dir.join(MODEL_FILES[2]))?;
+        let weights_path = dir.join(MODEL_FILES[2]);
+        weights::write(&tensors, storage, &weights_path)?;
+        let written = std::fs::read(&weights_path).map_err(|source| Error::Io {
+            path: weights_path,
+            source,
+        })?;
         let manifest = Manifest {
             labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
             temperature: self.head.temperature(),
             max_len: base.config.max_position_embeddings,
+            sha256: Some(sha256_hex(&written)),
         };
-        write(MODEL_FILES[3], serde_json::to_string_pretty(&manifest).expect("manifest serialises").as_bytes())
+        write(
+            MODEL_FILES[3],
+            serde_json::to_string_pretty(&manifest)
+                .expect("manifest serialises")
+                .as_bytes(),
+        )
     }
 }
 
@@ -216,8 +244,15 @@ fn logits(encoder: &Encoder, head: &Head, data: &[Prepared]) -> Result<Vec<Vec<f
     for chunk in order.chunks(64) {
         let enc: Vec<&Encoded> = chunk.iter().map(|&i| &data[i].encoded).collect();
         let b = pad_batch(&enc, &Device::Cpu)?;
-        let hidden = encoder.forward(&b.ids, &b.mask, Mode::Infer, &mut SeededMasks(StdRng::seed_from_u64(0)))?;
-        let l: Vec<Vec<f32>> = head.logits(&Encoder::mean_pool(&hidden, &b.mask)?)?.to_vec2()?;
+        let hidden = encoder.forward(
+            &b.ids,
+            &b.mask,
+            Mode::Infer,
+            &mut SeededMasks(StdRng::seed_from_u64(0)),
+        )?;
+        let l: Vec<Vec<f32>> = head
+            .logits(&Encoder::mean_pool(&hidden, &b.mask)?)?
+            .to_vec2()?;
         for (&i, row) in chunk.iter().zip(l) {
             out[i] = row;
         }
@@ -246,7 +281,10 @@ fn fit_temperature(logits: &[Vec<f32>], gold: &[Label]) -> f32 {
             })
             .sum()
     };
-    (10..=500).map(|i| i as f32 / 100.0).min_by(|a, b| nll(*a).total_cmp(&nll(*b))).unwrap_or(1.0)
+    (10..=500)
+        .map(|i| i as f32 / 100.0)
+        .min_by(|a, b| nll(*a).total_cmp(&nll(*b)))
+        .unwrap_or(1.0)
 }
 
 fn calibration(logits: &[Vec<f32>], gold: &[Label], t: f32) -> f64 {
@@ -256,7 +294,11 @@ fn calibration(logits: &[Vec<f32>], gold: &[Label], t: f32) -> f64 {
         .map(|(l, g)| {
             let scaled: Vec<f32> = l.iter().map(|v| v / t).collect();
             let p = prediction_from_logits(&scaled);
-            let conf = p.scores.call_to_action.max(p.scores.commitment).max(p.scores.context);
+            let conf = p
+                .scores
+                .call_to_action
+                .max(p.scores.commitment)
+                .max(p.scores.context);
             (conf, p.label == *g)
         })
         .collect();
@@ -280,12 +322,18 @@ pub fn train(
     let prepared = examples
         .iter()
         .map(|e| {
-            Ok(Prepared { encoded: tokenizer.encode(&e.text)?, label: e.label, weight: e.weight })
+            Ok(Prepared {
+                encoded: tokenizer.encode(&e.text)?,
+                label: e.label,
+                weight: e.weight,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let (train, val) = split(prepared, cfg.validation, &mut rng);
     if train.is_empty() || val.is_empty() {
-        return Err(Error::Model("too few examples to hold out a validation slice".into()));
+        return Err(Error::Model(
+            "too few examples to hold out a validation slice".into(),
+        ));
     }
 
     // Trainable variables: the encoder's (query/key/value fused) and a fresh head.
@@ -301,7 +349,9 @@ pub fn train(
         vars.push(v);
     }
     let hidden = base.config.hidden_size;
-    let init: Vec<f32> = (0..3 * hidden).map(|_| (rng.random::<f32>() - 0.5) * 0.04).collect();
+    let init: Vec<f32> = (0..3 * hidden)
+        .map(|_| (rng.random::<f32>() - 0.5) * 0.04)
+        .collect();
     let head_w = Var::from_tensor(&Tensor::from_vec(init, (3, hidden), &dev)?)?;
     let head_b = Var::from_tensor(&Tensor::zeros(3, DType::F32, &dev)?)?;
     vars.push(head_w.clone());
@@ -314,10 +364,16 @@ pub fn train(
     let warmup_steps = ((total_steps as f64) * cfg.warmup).ceil().max(1.0);
     let mut opt = candle_nn::AdamW::new(
         vars.clone(),
-        ParamsAdamW { lr: 0.0, weight_decay: cfg.weight_decay, ..Default::default() },
+        ParamsAdamW {
+            lr: 0.0,
+            weight_decay: cfg.weight_decay,
+            ..Default::default()
+        },
     )?;
     let mut masks = SeededMasks(StdRng::seed_from_u64(cfg.seed.wrapping_add(1)));
-    let mode = Mode::Train { dropout: cfg.dropout };
+    let mode = Mode::Train {
+        dropout: cfg.dropout,
+    };
     let val_gold: Vec<Label> = val.iter().map(|p| p.label).collect();
 
     let mut epochs = Vec::new();
@@ -331,18 +387,25 @@ pub fn train(
             let lr = if (step as f64) < warmup_steps {
                 cfg.learning_rate * (step as f64 + 1.0) / warmup_steps
             } else {
-                cfg.learning_rate * (total_steps - step) as f64 / (total_steps as f64 - warmup_steps).max(1.0)
+                cfg.learning_rate * (total_steps - step) as f64
+                    / (total_steps as f64 - warmup_steps).max(1.0)
             };
             opt.set_learning_rate(lr.max(0.0));
             let enc: Vec<&Encoded> = batch.iter().map(|&i| &train[i].encoded).collect();
             let b = pad_batch(&enc, &dev)?;
             let labels = Tensor::from_vec(
-                batch.iter().map(|&i| train[i].label.index() as u32).collect::<Vec<_>>(),
+                batch
+                    .iter()
+                    .map(|&i| train[i].label.index() as u32)
+                    .collect::<Vec<_>>(),
                 batch.len(),
                 &dev,
             )?;
-            let weights =
-                Tensor::from_vec(batch.iter().map(|&i| train[i].weight).collect::<Vec<_>>(), batch.len(), &dev)?;
+            let weights = Tensor::from_vec(
+                batch.iter().map(|&i| train[i].weight).collect::<Vec<_>>(),
+                batch.len(),
+                &dev,
+            )?;
             let hidden_states = encoder.forward(&b.ids, &b.mask, mode, &mut masks)?;
             let pooled = Encoder::mean_pool(&hidden_states, &b.mask)?;
             let pooled = (pooled.clone() * masks.mask(pooled.dims(), cfg.dropout, &dev)?)?;
@@ -375,7 +438,10 @@ pub fn train(
         ));
         epochs.push(report);
         if best.as_ref().is_none_or(|(f1, _, _)| eval.macro_f1 > *f1) {
-            let snapshot = vars.iter().map(|v| v.as_tensor().copy()).collect::<candle_core::Result<Vec<_>>>()?;
+            let snapshot = vars
+                .iter()
+                .map(|v| v.as_tensor().copy())
+                .collect::<candle_core::Result<Vec<_>>>()?;
             best = Some((eval.macro_f1, epoch, snapshot));
         } else if epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
             progress("validation macro-F1 stopped improving: early stop");
