@@ -6,7 +6,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 
 use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
-use super::tokenizer::{pad_batch, Encoded, SentenceTokenizer};
+use super::tokenizer::{pad_batch_to, Encoded, SentenceTokenizer};
 use super::weights;
 use crate::{Error, Result};
 
@@ -14,6 +14,8 @@ use crate::{Error, Result};
 const MAX_BATCH: usize = 64;
 /// Largest number of padded tokens in one encoder batch.
 const TOKEN_BUDGET: usize = 64 * 48;
+/// Sentences are padded to a multiple of this many tokens (see [`Embedder::pooled`]).
+const WIDTH_STEP: usize = 8;
 
 /// A mask source for inference, where no dropout is ever asked for.
 struct NoDropout;
@@ -49,7 +51,10 @@ impl Embedder {
         fuse_qkv(&mut w, config.num_hidden_layers)?;
         let max_len = config.max_position_embeddings;
         let encoder = Encoder::from_tensors(config, &w)?;
-        Ok(Embedder::new(SentenceTokenizer::from_bytes(&read("tokenizer.json")?, max_len)?, encoder))
+        Ok(Embedder::new(
+            SentenceTokenizer::from_bytes(&read("tokenizer.json")?, max_len)?,
+            encoder,
+        ))
     }
 
     /// The tokenizer.
@@ -72,23 +77,35 @@ impl Embedder {
     }
 
     /// Pooled embeddings `[n, hidden]` of tokenized sentences in input order (`None`
-    /// for no input). Batches are formed from length-sorted sentences under a token budget.
+    /// for no input).
+    ///
+    /// A sentence's embedding depends on nothing but the sentence, to the last bit:
+    /// padding changes the order in which the encoder sums (softmax, attention,
+    /// pooling) and so the rounding, so each sentence is padded to a width given by
+    /// its own length alone ([`padded_width`]) and batched only with sentences of the
+    /// same width, under a token budget. (The encoder's rows are otherwise computed
+    /// independently of each other and of the batch size.) The output of a run then
+    /// does not depend on how sentences were grouped into batches — by `--batch-size`,
+    /// by the timing of the input, or by where a `--resume` started.
     pub fn pooled(&self, encoded: &[&Encoded]) -> Result<Option<Tensor>> {
+        let max_len = self.tokenizer.max_len();
+        let width = |i: usize| padded_width(encoded[i].ids.len(), max_len);
         let mut order: Vec<usize> = (0..encoded.len()).collect();
-        order.sort_by_key(|&i| encoded[i].ids.len());
+        order.sort_by_key(|&i| width(i));
         let mut sorted_out: Vec<Tensor> = Vec::new();
         let mut i = 0;
         while i < order.len() {
+            let w = width(order[i]);
+            let per_batch = (TOKEN_BUDGET / w).clamp(1, MAX_BATCH);
             let mut j = i + 1;
-            while j < order.len()
-                && j - i < MAX_BATCH
-                && (j - i + 1) * encoded[order[j]].ids.len() <= TOKEN_BUDGET
-            {
+            while j < order.len() && j - i < per_batch && width(order[j]) == w {
                 j += 1;
             }
             let batch: Vec<&Encoded> = order[i..j].iter().map(|&k| encoded[k]).collect();
-            let b = pad_batch(&batch, &Device::Cpu)?;
-            let hidden = self.encoder.forward(&b.ids, &b.mask, Mode::Infer, &mut NoDropout)?;
+            let b = pad_batch_to(&batch, w, &Device::Cpu)?;
+            let hidden = self
+                .encoder
+                .forward(&b.ids, &b.mask, Mode::Infer, &mut NoDropout)?;
             sorted_out.push(Encoder::mean_pool(&hidden, &b.mask)?);
             i = j;
         }
@@ -103,6 +120,15 @@ impl Embedder {
         let idx = Tensor::from_vec(inverse, order.len(), &Device::Cpu)?;
         Ok(Some(all.index_select(&idx, 0)?))
     }
+}
+
+/// The width a sentence of `len` tokens is padded to: `len` rounded up to a multiple
+/// of [`WIDTH_STEP`], at most `max_len` (and never below `len`).
+fn padded_width(len: usize, max_len: usize) -> usize {
+    len.div_ceil(WIDTH_STEP)
+        .saturating_mul(WIDTH_STEP)
+        .min(max_len)
+        .max(len)
 }
 
 /// Scales each row to unit length.
