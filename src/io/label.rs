@@ -421,9 +421,9 @@ impl Sink<Pending> for LabelSink<'_> {
             if written_through.is_some_and(|last| index <= last) {
                 continue;
             }
-            let prediction = match labelled.labelling {
+            let classified = match labelled.labelling {
                 Labelling::Unlabelled => None,
-                Labelling::Labelled(prediction) => Some(prediction),
+                Labelling::Labelled(classified) => Some(classified),
                 Labelling::Failed(error) => {
                     self.diagnostics.fail(&crate::Error::BadRecord {
                         path: doc.doc.clone(),
@@ -433,6 +433,17 @@ impl Sink<Pending> for LabelSink<'_> {
                     continue;
                 }
             };
+            let truncated = classified.is_some_and(|c| c.truncated);
+            if truncated {
+                self.diagnostics.warn(
+                    &doc.doc,
+                    record.line,
+                    format!(
+                        "sentence {index} is longer than the model's input limit and was labelled from its \
+                         beginning (marked \"truncated\")"
+                    ),
+                );
+            }
             let sentence = &labelled.sentence;
             let output = OutputRecord {
                 doc: &doc.doc,
@@ -443,7 +454,8 @@ impl Sink<Pending> for LabelSink<'_> {
                 speaker: sentence.speaker.as_deref(),
                 delegation: sentence.delegation.as_deref(),
                 text: &sentence.text,
-                prediction: prediction.as_ref(),
+                prediction: classified.as_ref().map(|c| &c.prediction),
+                truncated,
                 themes: &[],
                 meta: doc.meta.as_ref(),
                 carried: &record.carried,

@@ -31,13 +31,32 @@ use crate::text::{self, Sentence};
 ///
 /// [`Classifier`] implements it; tests implement it with stand-ins.
 pub trait Classify: Sync {
-    /// Labels `texts`, one prediction per text, in order.
-    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>>;
+    /// Labels `texts`, one result per text, in order.
+    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Classified>>;
+}
+
+/// The classifier's answer for one sentence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Classified {
+    /// The label and probabilities.
+    pub prediction: Prediction,
+    /// The sentence was longer than the model's input limit and was labelled from
+    /// its beginning only (the tokenizer cut it).
+    pub truncated: bool,
 }
 
 impl Classify for Classifier {
-    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>> {
-        Classifier::classify(self, texts)
+    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Classified>> {
+        let encoded = self.tokenizer().encode_all(texts)?;
+        let predictions = self.classify_encoded(&encoded.iter().collect::<Vec<_>>())?;
+        Ok(predictions
+            .into_iter()
+            .zip(&encoded)
+            .map(|(prediction, encoded)| Classified {
+                prediction,
+                truncated: encoded.truncated,
+            })
+            .collect())
     }
 }
 
@@ -62,7 +81,7 @@ pub enum Labelling {
     /// No classifier was given: the sentence has no label.
     Unlabelled,
     /// The classifier's prediction.
-    Labelled(Prediction),
+    Labelled(Classified),
     /// The classifier failed on this sentence (also when tried alone).
     Failed(crate::Error),
 }
@@ -243,7 +262,7 @@ fn classify_batch(classifier: &dyn Classify, batch: &[&str]) -> Vec<Labelling> {
 }
 
 /// Calls the classifier and checks that it gave one prediction per text.
-fn checked_classify(classifier: &dyn Classify, texts: &[&str]) -> crate::Result<Vec<Prediction>> {
+fn checked_classify(classifier: &dyn Classify, texts: &[&str]) -> crate::Result<Vec<Classified>> {
     let predictions = classifier.classify(texts)?;
     if predictions.len() != texts.len() {
         return Err(crate::Error::Model(format!(

@@ -3,14 +3,17 @@ use std::sync::Mutex;
 use super::*;
 use crate::model::{Label, Scores};
 
-/// Labels by keyword and records the size of every call.
+/// Texts longer than this many bytes are "truncated" by the stand-in classifier.
+const LONG: usize = 60;
+
+/// Labels by keyword, marks long texts truncated, and records the size of every call.
 #[derive(Default)]
 struct Keyword {
     calls: Mutex<Vec<usize>>,
 }
 
 impl Classify for Keyword {
-    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>> {
+    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Classified>> {
         self.calls.lock().unwrap().push(texts.len());
         if texts.iter().any(|t| t.contains("poison")) {
             return Err(crate::Error::Model("poisoned sentence".into()));
@@ -27,13 +30,16 @@ impl Classify for Keyword {
                 };
                 let mut p = [0.1, 0.1, 0.1];
                 p[label.index()] = 0.8;
-                Prediction {
-                    label,
-                    scores: Scores {
-                        call_to_action: p[0],
-                        commitment: p[1],
-                        context: p[2],
+                Classified {
+                    prediction: Prediction {
+                        label,
+                        scores: Scores {
+                            call_to_action: p[0],
+                            commitment: p[1],
+                            context: p[2],
+                        },
                     },
+                    truncated: t.len() > LONG,
                 }
             })
             .collect())
@@ -52,6 +58,25 @@ impl Unit for Doc {
 /// A sentence as handed back: its text, its label, whether labelling failed.
 type Got = (String, Option<Label>, bool);
 
+/// Whether each sentence handed back was marked truncated, unit by unit.
+#[derive(Default)]
+struct Truncation(Vec<Vec<bool>>);
+
+impl Sink<Doc> for Truncation {
+    type Error = std::convert::Infallible;
+    fn unit(&mut self, _: Doc, sentences: Vec<Labelled>) -> Result<(), Self::Error> {
+        let marks = sentences
+            .iter()
+            .map(|l| matches!(l.labelling, Labelling::Labelled(c) if c.truncated))
+            .collect();
+        self.0.push(marks);
+        Ok(())
+    }
+    fn chunk_done(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
 /// Collects what the pipeline hands back.
 #[derive(Default)]
 struct Collect {
@@ -67,7 +92,7 @@ impl Sink<Doc> for Collect {
             .map(|l| {
                 let (label, failed) = match l.labelling {
                     Labelling::Unlabelled => (None, false),
-                    Labelling::Labelled(p) => (Some(p.label), false),
+                    Labelling::Labelled(c) => (Some(c.prediction.label), false),
                     Labelling::Failed(_) => (None, true),
                 };
                 (l.sentence.text, label, failed)
@@ -187,7 +212,7 @@ fn whole_segmentation_gives_one_sentence_per_unit_and_none_for_blank() {
 fn a_classifier_giving_too_few_predictions_is_a_failure() {
     struct Short;
     impl Classify for Short {
-        fn classify(&self, _: &[&str]) -> crate::Result<Vec<Prediction>> {
+        fn classify(&self, _: &[&str]) -> crate::Result<Vec<Classified>> {
             Ok(vec![])
         }
     }
@@ -198,4 +223,26 @@ fn a_classifier_giving_too_few_predictions_is_a_failure() {
         vec![Doc(0, "A".into()), Doc(1, "B".into()), Doc(2, "C".into())],
     );
     assert!(out.units.iter().all(|u| u.1.len() == 1 && u.1[0].2));
+}
+
+#[test]
+fn truncation_marks_follow_their_sentences() {
+    let classifier = Keyword::default();
+    let pipeline = Pipeline::new(Some(&classifier), Segmentation::Split, 2);
+    let long = "We must ".to_string() + &"act ".repeat(20) + "now.";
+    let units = vec![
+        Doc(0, format!("Short one. {long} Short two.")),
+        Doc(1, "Nothing long here. Nor here.".into()),
+        Doc(2, long.clone()),
+    ];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let mut sink = Truncation::default();
+    pipeline.on_pool(&pool).run(units, &mut sink).unwrap();
+    assert_eq!(
+        sink.0,
+        [vec![false, true, false], vec![false, false], vec![true]]
+    );
 }
