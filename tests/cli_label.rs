@@ -390,6 +390,7 @@ fn tsv_output_reads_back_with_the_csv_crate() {
             "iso3",
             "session",
             "year",
+            "truncated",
             "id",
             "country"
         ]
@@ -402,7 +403,7 @@ fn tsv_output_reads_back_with_the_csv_crate() {
         assert_eq!(row[7], *record["text"].as_str().unwrap());
         assert_eq!(&row[8], "");
         assert_eq!(
-            &row[16],
+            &row[17],
             record.get("id").and_then(Value::as_str).unwrap_or("")
         );
     }
@@ -450,7 +451,10 @@ fn the_embedded_model_labels_every_sentence_and_segment_only_does_not() {
         let label = r["label"].as_str().expect("a label");
         assert!(["call_to_action", "commitment", "context"].contains(&label));
         let s = &r["scores"];
-        let sum: f64 = ["call_to_action", "commitment", "context"].iter().map(|k| s[k].as_f64().unwrap()).sum();
+        let sum: f64 = ["call_to_action", "commitment", "context"]
+            .iter()
+            .map(|k| s[k].as_f64().unwrap())
+            .sum();
         assert!((sum - 1.0).abs() < 1e-4, "{sum}");
         let best = ["call_to_action", "commitment", "context"]
             .into_iter()
@@ -462,7 +466,9 @@ fn the_embedded_model_labels_every_sentence_and_segment_only_does_not() {
     assert!(seg.status.success());
     let seg = parse(&seg.stdout);
     assert_eq!(seg.len(), records.len());
-    assert!(seg.iter().all(|r| r["label"].is_null() && r["scores"].is_null()));
+    assert!(seg
+        .iter()
+        .all(|r| r["label"].is_null() && r["scores"].is_null()));
 }
 #[test]
 fn bad_usage_exits_2() {

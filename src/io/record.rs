@@ -29,7 +29,7 @@ pub const META_FIELDS: [&str; 3] = ["iso3", "session", "year"];
 pub const SCORE_COLUMNS: [&str; 3] = ["score_call_to_action", "score_commitment", "score_context"];
 
 /// The field marking a sentence cut at the model's input limit: in JSONL present
-/// (`true`) only on such sentences, in CSV/TSV a column after the scores, `true` or empty.
+/// (`true`) only on such sentences, in CSV/TSV a column after `year`, `true` or empty.
 pub const TRUNCATED_FIELD: &str = "truncated";
 
 /// The name under which an input field called `name` is carried: its own, unless

@@ -40,19 +40,20 @@ pub fn table_writer_builder(delimiter: u8) -> csv::WriterBuilder {
 }
 
 /// The fixed columns of table output, before the carried ones: the core fields with
-/// `scores` flattened and followed by `truncated`, then `iso3`, `session`, `year`
-/// (always present, empty where unknown).
+/// `scores` flattened, then `iso3`, `session`, `year` (always present, empty where
+/// unknown), then `truncated` (`true` or empty; last, so that the older columns keep
+/// their places).
 pub fn fixed_columns() -> Vec<&'static str> {
     let mut columns = Vec::with_capacity(CORE_FIELDS.len() + 6);
     for field in CORE_FIELDS {
         if field == "scores" {
             columns.extend(SCORE_COLUMNS);
-            columns.push(TRUNCATED_FIELD);
         } else {
             columns.push(field);
         }
     }
     columns.extend(META_FIELDS);
+    columns.push(TRUNCATED_FIELD);
     columns
 }
 
@@ -175,7 +176,6 @@ impl Table {
             score(|s| s.call_to_action),
             score(|s| s.commitment),
             score(|s| s.context),
-            Cow::Borrowed(if record.truncated { "true" } else { "" }),
             Cow::Owned(record.themes.join(";")),
         ];
         let carried = |name: &str| {
@@ -195,6 +195,7 @@ impl Table {
                 Cow::Owned(meta.map(|m| m.year.to_string()).unwrap_or_default())
             }),
         );
+        row.push(Cow::Borrowed(if record.truncated { "true" } else { "" }));
         row.extend(columns.iter().map(|c| carried(c).unwrap_or_default()));
         self.writer.write_record(row.iter().map(|c| c.as_bytes()))?;
         Ok(record
@@ -296,8 +297,8 @@ mod tests {
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
             text,
-            "doc,record,sentence,start,end,speaker,delegation,text,label,score_call_to_action,score_commitment,score_context,truncated,themes,iso3,session,year,id,n\n\
-             in.jsonl,3,0,0,9,,Chile,\"Hi, \"\"all\"\".\",context,0.1,0.2,0.7,true,,CHL,,,\"a,1\",\"[1, 2]\"\n\
+            "doc,record,sentence,start,end,speaker,delegation,text,label,score_call_to_action,score_commitment,score_context,themes,iso3,session,year,truncated,id,n\n\
+             in.jsonl,3,0,0,9,,Chile,\"Hi, \"\"all\"\".\",context,0.1,0.2,0.7,,CHL,,,true,\"a,1\",\"[1, 2]\"\n\
              in.jsonl,3,0,0,9,,Chile,\"Hi, \"\"all\"\".\",,,,,,,,,,,\n"
         );
     }
@@ -322,6 +323,6 @@ mod tests {
         writer.write(&r).unwrap();
         writer.finish().unwrap();
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        assert!(text.ends_with("\tFJI\t76\t2021\n"), "{text}");
+        assert!(text.ends_with("\tFJI\t76\t2021\t\n"), "{text}");
     }
 }
