@@ -19,10 +19,18 @@ struct Cli {
 enum Command {
     /// Split inputs into sentences and label each one.
     Label(polrec::io::LabelArgs),
+    /// Compare groups (delegations, years, …) of labelled sentences.
+    Compare(polrec::analysis::CompareArgs),
+    /// List the policy themes, or calibrate their tagging threshold.
+    Themes(polrec::analysis::ThemesArgs),
     /// Score the classifier on labelled sentences.
     Eval(cli::eval::EvalArgs),
     /// Fine-tune the classifier and write a model directory.
     Train(cli::train::TrainArgs),
+    /// Measure the throughput of the whole pipeline on a corpus.
+    Bench(polrec::bench::BenchArgs),
+    /// Rewrite a model directory with its weights stored as f32, f16 or int8.
+    Convert(cli::convert::ConvertArgs),
 }
 
 /// Exit status when some input failed but the rest was written.
@@ -34,8 +42,12 @@ const CANNOT_RUN: u8 = 2;
 fn run(command: &Command) -> anyhow::Result<bool> {
     Ok(match command {
         Command::Label(args) => polrec::io::label::run(args)?.failures == 0,
+        Command::Compare(args) => polrec::analysis::run_compare(args)?.failures == 0,
+        Command::Themes(args) => cli::themes::run(args).map(|()| true)?,
         Command::Eval(args) => cli::eval::run(args).map(|()| true)?,
         Command::Train(args) => cli::train::run(args).map(|()| true)?,
+        Command::Bench(args) => polrec::bench::run(args)?.failures == 0,
+        Command::Convert(args) => cli::convert::run(args).map(|()| true)?,
     })
 }
 

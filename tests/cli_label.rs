@@ -483,7 +483,6 @@ fn bad_usage_exits_2() {
         &["--threads", "0"],
         &["--input-format", "xml"],
         &["--format", "parquet"],
-        &["--themes", "themes.toml"],
     ];
     for args in cases {
         let out = label().args(*args).arg("lines.txt").output().unwrap();
@@ -491,6 +490,23 @@ fn bad_usage_exits_2() {
         assert!(out.stdout.is_empty(), "{args:?}");
         assert!(stderr(&out).contains("error"), "{args:?}");
     }
+}
+
+#[test]
+fn a_missing_themes_file_is_a_usage_error_naming_it() {
+    let out = Command::cargo_bin("polrec")
+        .unwrap()
+        .current_dir(fixtures())
+        .args(["label", "--themes", "no-such-themes.toml", "lines.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("no-such-themes.toml"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

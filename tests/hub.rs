@@ -20,9 +20,18 @@ fn from_hub_reads_the_local_cache_and_fails_clearly_offline() {
     let from_hub = Classifier::from_hub("polrec/tiny-test").unwrap();
     let from_dir = Classifier::from_dir(repo.join("snapshots").join(commit)).unwrap();
     let s = ["We call for restraint.", "We will contribute troops."];
-    let (a, b) = (from_hub.classify(&s).unwrap(), from_dir.classify(&s).unwrap());
+    let (a, b) = (
+        from_hub.classify(&s).unwrap(),
+        from_dir.classify(&s).unwrap(),
+    );
     assert_eq!(a, b);
 
-    let err = Classifier::from_hub("polrec/not-cached").err().unwrap().to_string();
-    assert!(err.contains("polrec/not-cached") && err.contains("cache"), "{err}");
+    let err = Classifier::from_hub("polrec/not-cached")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("polrec/not-cached") && err.contains("cache"),
+        "{err}"
+    );
 }

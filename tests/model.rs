@@ -15,8 +15,14 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn base_encoder_matches_reference_embeddings() {
-    let fixture: serde_json::Value = serde_json::from_str(include_str!("fixtures/model/reference-embeddings.json")).unwrap();
-    let sentences: Vec<&str> = fixture["sentences"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/model/reference-embeddings.json")).unwrap();
+    let sentences: Vec<&str> = fixture["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
     let expected: Vec<Vec<f32>> = serde_json::from_value(fixture["embeddings"].clone()).unwrap();
     let embedder = Embedder::from_dir(&common::base_model_dir()).unwrap();
     let got = embedder.embed(&sentences).unwrap();
@@ -30,7 +36,9 @@ fn base_encoder_matches_reference_embeddings() {
 #[test]
 fn embedded_model_loads_and_gives_probabilities() {
     let c = Classifier::embedded().unwrap();
-    let p = c.classify(&["We urge all parties to return to the table.", "Thank you."]).unwrap();
+    let p = c
+        .classify(&["We urge all parties to return to the table.", "Thank you."])
+        .unwrap();
     assert_eq!(p.len(), 2);
     for x in p {
         let s = x.scores.call_to_action + x.scores.commitment + x.scores.context;
@@ -81,7 +89,12 @@ fn int8_storage_keeps_embeddings_close() {
     common::write_tiny_model(dir.path(), 3, true);
     let f32_model = Classifier::from_dir(dir.path()).unwrap();
     let tensors = common::tiny_weights(3, true);
-    weights::write(&tensors, Storage::Int8, &dir.path().join("model.safetensors")).unwrap();
+    weights::write(
+        &tensors,
+        Storage::Int8,
+        &dir.path().join("model.safetensors"),
+    )
+    .unwrap();
     let int8_model = Classifier::from_dir(dir.path()).unwrap();
     let s = ["Sanctions must be lifted.", "We will host the talks."];
     let (a, b) = (f32_model.embed(&s).unwrap(), int8_model.embed(&s).unwrap());

@@ -1,11 +1,19 @@
-//! The project's seed statement (read from `../shared/seeds` when present): a Security
+//! The project's seed statement (read from `../shared/seeds`, or
+//! `$POLREC_SHARED_DIR/seeds`, when present): a Security
 //! Council verbatim record hard-wrapped at about 55 columns.
 
 use std::path::PathBuf;
 
+/// The shared directory: `$POLREC_SHARED_DIR` if set (for worktrees that are not
+/// beside it), else `../shared` relative to the crate.
+fn shared_dir() -> PathBuf {
+    std::env::var_os("POLREC_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
 fn seed() -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/seeds/kazakhstan-trafficking-in-conflict.txt");
+    let path = shared_dir().join("seeds/kazakhstan-trafficking-in-conflict.txt");
     match std::fs::read_to_string(&path) {
         Ok(s) => Some(s),
         Err(e) => {

@@ -31,7 +31,8 @@ pub struct EvalArgs {
 
 /// Runs `polrec eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
-    let examples = read_labelled(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let examples =
+        read_labelled(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let gold = examples.iter().map(|e| e.label);
     let classifier = load_classifier(args.model.as_deref())?;
@@ -42,7 +43,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         let kw = Evaluation::new(gold.clone().zip(texts.iter().map(|t| keyword_rule(t))));
         baselines.push(("keyword_rule", kw));
         if let Some(base) = &args.base {
-            let zs = ZeroShot::new(Embedder::from_dir(base).with_context(|| format!("loading {}", base.display()))?)?;
+            let zs = ZeroShot::new(
+                Embedder::from_dir(base).with_context(|| format!("loading {}", base.display()))?,
+            )?;
             let zl = zs.classify(&texts)?;
             baselines.push(("zero_shot", Evaluation::new(gold.clone().zip(zl))));
         } else {
@@ -62,7 +65,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     } else {
         println!("{}", model.to_table());
         for (name, e) in baselines {
-            println!("baseline {name}: macro-F1 {:.3}, accuracy {:.3}", e.macro_f1, e.accuracy);
+            println!(
+                "baseline {name}: macro-F1 {:.3}, accuracy {:.3}",
+                e.macro_f1, e.accuracy
+            );
         }
     }
     Ok(())

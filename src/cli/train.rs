@@ -57,7 +57,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if let (Some(index), Some(corpus)) = (&args.real_index, &args.corpus) {
         let real = rebuild_real_train(index, corpus)
             .with_context(|| format!("rebuilding {} from {}", index.display(), corpus.display()))?;
-        eprintln!("{}: {} examples rebuilt from {}", index.display(), real.len(), corpus.display());
+        eprintln!(
+            "{}: {} examples rebuilt from {}",
+            index.display(),
+            real.len(),
+            corpus.display()
+        );
         examples.extend(real);
     }
     if let Some(n) = args.limit {

@@ -15,8 +15,10 @@ use super::resume::{self, ResumePoint};
 use super::shard::Shard;
 use super::source::{discover, InputFormat, Source};
 use super::writer::{OutputFormat, RecordWriter};
+use crate::analysis::{Taxonomy, ThemeTagger};
+use crate::model::tokenizer::Encoded;
 use crate::model::Classifier;
-use crate::pipeline::{Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Unit};
+use crate::pipeline::{Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Tagged, Unit};
 use crate::text::{self, DocMeta};
 
 /// Split inputs into sentences and label each one.
@@ -130,15 +132,12 @@ pub fn run(args: &LabelArgs) -> crate::Result<Summary> {
         },
         args.quiet,
     );
-    if let Some(themes) = &args.themes {
-        return Err(crate::Error::Config {
-            path: themes.display().to_string(),
-            message: "theme tagging is not available in this build yet".into(),
-        });
-    }
     let classifier = match args.segment_only {
         true => None,
-        false => load_classifier(args.model.as_deref())?,
+        false => Some(ThemedClassifier::load(
+            args.model.as_deref(),
+            args.themes.as_deref(),
+        )?),
     };
     let (writer, output_name, resume_at) = open_output(args, &diagnostics)?;
     let mut sources = discover(&args.inputs, args.input_format, &diagnostics);
@@ -209,10 +208,40 @@ pub fn run(args: &LabelArgs) -> crate::Result<Summary> {
     })
 }
 
-/// The classifier to label with: `--model` (a directory or a Hugging Face Hub id), or
-/// the embedded model.
-fn load_classifier(model: Option<&str>) -> crate::Result<Option<Classifier>> {
-    Classifier::load(model).map(Some)
+/// The classifier with the theme tagger: calls to action and commitments get the
+/// policy themes whose prototypes are near their embeddings.
+struct ThemedClassifier {
+    classifier: Classifier,
+    tagger: ThemeTagger,
+}
+
+impl ThemedClassifier {
+    /// Loads `--model` (a directory or a Hugging Face Hub id, else the embedded model)
+    /// and `--themes` (else the built-in taxonomy), and embeds the theme prototypes once.
+    fn load(model: Option<&str>, themes: Option<&Path>) -> crate::Result<ThemedClassifier> {
+        let classifier = Classifier::load(model)?;
+        let taxonomy = Taxonomy::load(themes)?;
+        let tagger = ThemeTagger::new(&taxonomy, &|t: &[&str]| classifier.embed(t))?;
+        Ok(ThemedClassifier { classifier, tagger })
+    }
+}
+
+impl Classify for ThemedClassifier {
+    fn encode(&self, text: &str) -> crate::Result<Encoded> {
+        self.classifier.tokenizer().encode(text)
+    }
+
+    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
+        let (predictions, embeddings) = self.classifier.classify_and_embed(encoded)?;
+        Ok(predictions
+            .into_iter()
+            .zip(&embeddings)
+            .map(|(p, e)| {
+                let themes = self.tagger.tag(e, p.label);
+                (p, themes)
+            })
+            .collect())
+    }
 }
 
 /// A progress bar on stderr, if stderr is a terminal and not `quiet`.
@@ -421,9 +450,9 @@ impl Sink<Pending> for LabelSink<'_> {
             if written_through.is_some_and(|last| index <= last) {
                 continue;
             }
-            let classified = match labelled.labelling {
+            let prediction = match labelled.labelling {
                 Labelling::Unlabelled => None,
-                Labelling::Labelled(classified) => Some(classified),
+                Labelling::Labelled(prediction, themes) => Some((prediction, themes)),
                 Labelling::Failed(error) => {
                     self.diagnostics.fail(&crate::Error::BadRecord {
                         path: doc.doc.clone(),
@@ -433,7 +462,7 @@ impl Sink<Pending> for LabelSink<'_> {
                     continue;
                 }
             };
-            let truncated = classified.is_some_and(|c| c.truncated);
+            let truncated = labelled.truncated;
             if truncated {
                 self.diagnostics.warn(
                     &doc.doc,
@@ -454,9 +483,9 @@ impl Sink<Pending> for LabelSink<'_> {
                 speaker: sentence.speaker.as_deref(),
                 delegation: sentence.delegation.as_deref(),
                 text: &sentence.text,
-                prediction: classified.as_ref().map(|c| &c.prediction),
+                prediction: prediction.as_ref().map(|(p, _)| p),
                 truncated,
-                themes: &[],
+                themes: prediction.as_ref().map_or(&[][..], |(_, t)| t.as_slice()),
                 meta: doc.meta.as_ref(),
                 carried: &record.carried,
             };

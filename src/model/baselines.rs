@@ -10,13 +10,35 @@ use crate::Result;
 pub fn keyword_rule(sentence: &str) -> Label {
     let s = format!(" {} ", sentence.to_lowercase());
     const COMMITMENT: [&str; 14] = [
-        " we will ", " we shall ", " we are committed", " we remain committed", " reaffirms its",
-        " we reaffirm our", " my country has ", " my government has ", " my country will ",
-        " my government will ", " we stand ready", " we have ", " we are ", " my delegation will ",
+        " we will ",
+        " we shall ",
+        " we are committed",
+        " we remain committed",
+        " reaffirms its",
+        " we reaffirm our",
+        " my country has ",
+        " my government has ",
+        " my country will ",
+        " my government will ",
+        " we stand ready",
+        " we have ",
+        " we are ",
+        " my delegation will ",
     ];
     const CALL: [&str; 13] = [
-        " must ", " should ", " need to ", " needs to ", " urge ", " call on ", " call upon ",
-        " let us ", " it is essential", " it is imperative", " we encourage ", " we support ", " ought to ",
+        " must ",
+        " should ",
+        " need to ",
+        " needs to ",
+        " urge ",
+        " call on ",
+        " call upon ",
+        " let us ",
+        " it is essential",
+        " it is imperative",
+        " we encourage ",
+        " we support ",
+        " ought to ",
     ];
     if CALL.iter().any(|k| s.contains(k)) {
         Label::CallToAction
@@ -45,7 +67,10 @@ impl ZeroShot {
     pub fn new(embedder: Embedder) -> Result<ZeroShot> {
         let mut prototypes = embedder.embed(&DESCRIPTIONS)?;
         normalise(&mut prototypes);
-        Ok(ZeroShot { embedder, prototypes })
+        Ok(ZeroShot {
+            embedder,
+            prototypes,
+        })
     }
 
     /// The nearest label of each sentence.
@@ -55,8 +80,11 @@ impl ZeroShot {
         Ok(rows
             .iter()
             .map(|r| {
-                let sims: Vec<f32> =
-                    self.prototypes.iter().map(|p| p.iter().zip(r).map(|(a, b)| a * b).sum()).collect();
+                let sims: Vec<f32> = self
+                    .prototypes
+                    .iter()
+                    .map(|p| p.iter().zip(r).map(|(a, b)| a * b).sum())
+                    .collect();
                 let best = (0..3).fold(0, |b, i| if sims[i] > sims[b] { i } else { b });
                 Label::ALL[best]
             })
@@ -70,8 +98,14 @@ mod tests {
 
     #[test]
     fn keyword_rule_follows_its_cues() {
-        assert_eq!(keyword_rule("All parties must cease fire."), Label::CallToAction);
-        assert_eq!(keyword_rule("We will contribute $5 million."), Label::Commitment);
+        assert_eq!(
+            keyword_rule("All parties must cease fire."),
+            Label::CallToAction
+        );
+        assert_eq!(
+            keyword_rule("We will contribute $5 million."),
+            Label::Commitment
+        );
         assert_eq!(keyword_rule("The war began in 1991."), Label::Context);
     }
 }

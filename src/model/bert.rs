@@ -65,7 +65,9 @@ struct LayerNorm {
 impl LayerNorm {
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         Ok(match mode {
-            Mode::Infer => candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?,
+            Mode::Infer => {
+                candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?
+            }
             Mode::Train { .. } => {
                 candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)?
             }
@@ -158,7 +160,11 @@ impl Encoder {
             });
         }
         Ok(Encoder {
-            word: take(w, "embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
+            word: take(
+                w,
+                "embeddings.word_embeddings.weight",
+                &[config.vocab_size, h],
+            )?,
             position: take(
                 w,
                 "embeddings.position_embeddings.weight",
@@ -185,6 +191,20 @@ impl Encoder {
         mode: Mode,
         masks: &mut dyn MaskSource,
     ) -> Result<Tensor> {
+        Ok(self.forward_tapped(ids, mask, mode, masks, usize::MAX)?.0)
+    }
+
+    /// Like [`Encoder::forward`], also giving the hidden states after the first `tap`
+    /// layers (the embeddings for 0), when `tap` is a layer count: lower layers keep
+    /// more of a sentence's topic, which fine-tuning for the labels wipes out on top.
+    pub fn forward_tapped(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        mode: Mode,
+        masks: &mut dyn MaskSource,
+        tap: usize,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let (b, s) = ids.dims2()?;
         let h = self.config.hidden_size;
         let heads = self.config.num_attention_heads;
@@ -200,18 +220,24 @@ impl Encoder {
             }
         };
 
-        let words = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((b, s, h))?;
+        let words = self
+            .word
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, s, h))?;
         let pos = self.position.narrow(0, 0, s)?;
         let tt = self.token_type.narrow(0, 0, 1)?;
         let x = words.broadcast_add(&pos)?.broadcast_add(&tt)?;
         let mut x = dropout(self.emb_norm.forward(&x, mode)?, masks)?;
+        let mut tapped = (tap == 0).then(|| x.clone());
 
         // Additive attention bias: 0 for tokens, a large negative number for padding.
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e4)?.reshape((b, 1, 1, s))?;
         let scale = 1.0 / (dh as f64).sqrt();
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
             let qkv = layer.qkv.forward(&x)?; // [b, s, 3h]
-            let qkv = qkv.reshape((b, s, 3, heads, dh))?.permute((2, 0, 3, 1, 4))?; // [3, b, heads, s, dh]
+            let qkv = qkv
+                .reshape((b, s, 3, heads, dh))?
+                .permute((2, 0, 3, 1, 4))?; // [3, b, heads, s, dh]
             let q = (qkv.get(0)?.contiguous()? * scale)?;
             let k = qkv.get(1)?.contiguous()?;
             let v = qkv.get(2)?.contiguous()?;
@@ -226,8 +252,11 @@ impl Encoder {
             let inter = layer.inter.forward(&x1)?.gelu_erf()?;
             let out = dropout(layer.out.forward(&inter)?, masks)?;
             x = layer.out_norm.forward(&(out + &x1)?, mode)?;
+            if i + 1 == tap {
+                tapped = Some(x.clone());
+            }
         }
-        Ok(x)
+        Ok((x, tapped))
     }
 
     /// Mean of the hidden states over the attention mask: `[batch, hidden]`.
@@ -243,24 +272,48 @@ impl Encoder {
     pub fn named_tensors(&self) -> Result<Vec<(String, Tensor)>> {
         let h = self.config.hidden_size;
         let mut out = vec![
-            ("embeddings.word_embeddings.weight".to_string(), self.word.clone()),
-            ("embeddings.position_embeddings.weight".to_string(), self.position.clone()),
-            ("embeddings.token_type_embeddings.weight".to_string(), self.token_type.clone()),
-            ("embeddings.LayerNorm.weight".to_string(), self.emb_norm.weight.clone()),
-            ("embeddings.LayerNorm.bias".to_string(), self.emb_norm.bias.clone()),
+            (
+                "embeddings.word_embeddings.weight".to_string(),
+                self.word.clone(),
+            ),
+            (
+                "embeddings.position_embeddings.weight".to_string(),
+                self.position.clone(),
+            ),
+            (
+                "embeddings.token_type_embeddings.weight".to_string(),
+                self.token_type.clone(),
+            ),
+            (
+                "embeddings.LayerNorm.weight".to_string(),
+                self.emb_norm.weight.clone(),
+            ),
+            (
+                "embeddings.LayerNorm.bias".to_string(),
+                self.emb_norm.bias.clone(),
+            ),
         ];
         for (l, layer) in self.layers.iter().enumerate() {
             let p = format!("encoder.layer.{l}");
             let w = layer.qkv.weight();
             let b = layer.qkv.bias().expect("qkv has a bias");
             for (i, n) in ["query", "key", "value"].iter().enumerate() {
-                out.push((format!("{p}.attention.self.{n}.weight"), w.narrow(0, i * h, h)?));
-                out.push((format!("{p}.attention.self.{n}.bias"), b.narrow(0, i * h, h)?));
+                out.push((
+                    format!("{p}.attention.self.{n}.weight"),
+                    w.narrow(0, i * h, h)?,
+                ));
+                out.push((
+                    format!("{p}.attention.self.{n}.bias"),
+                    b.narrow(0, i * h, h)?,
+                ));
             }
             let lin = |n: &str, x: &Linear| -> [(String, Tensor); 2] {
                 [
                     (format!("{p}.{n}.weight"), x.weight().clone()),
-                    (format!("{p}.{n}.bias"), x.bias().expect("linear has a bias").clone()),
+                    (
+                        format!("{p}.{n}.bias"),
+                        x.bias().expect("linear has a bias").clone(),
+                    ),
                 ]
             };
             let nrm = |n: &str, x: &LayerNorm| -> [(String, Tensor); 2] {

@@ -64,6 +64,9 @@ fn check_weights(manifest: &Manifest, weights: &[u8]) -> Result<()> {
     )))
 }
 
+/// Encoder layers whose output gives the topic embeddings of [`Classifier::embed`].
+pub const TOPIC_LAYERS: usize = 1;
+
 /// A sentence with its label, as [`Classifier::label_text`] gives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledSentence {
@@ -75,6 +78,18 @@ pub struct LabelledSentence {
 
 /// Labels sentences as call to action, commitment or context. `Send + Sync`: one
 /// instance serves many threads.
+///
+/// ```
+/// use polrec::{Classifier, Label};
+///
+/// let classifier = Classifier::embedded()?;
+/// let p = classifier.classify(&["All parties must return to the negotiating table."])?;
+/// assert_eq!(p[0].label, Label::CallToAction);
+/// let s = classifier.label_text("Mr. Tan (Singapore): We will double our contribution. Thank you.")?;
+/// assert_eq!(s[0].sentence.delegation.as_deref(), Some("Singapore"));
+/// assert_eq!(s[0].prediction.label, Label::Commitment);
+/// # Ok::<(), polrec::Error>(())
+/// ```
 pub struct Classifier {
     embedder: Embedder,
     head: Head,
@@ -242,11 +257,39 @@ impl Classifier {
         }
     }
 
-    /// Sentence embeddings (mean-pooled, L2-normalised), as used for theme tagging.
+    /// Labels sentences and gives their topic embeddings ([`Classifier::embed`]) from
+    /// the same encoder pass, for theme tagging; sentences already tokenized.
+    pub fn classify_and_embed(
+        &self,
+        encoded: &[&Encoded],
+    ) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
+        match self.embedder.pooled_tapped(encoded, TOPIC_LAYERS)? {
+            Some((p, topic)) => {
+                let predictions = self.head.predict(&p)?;
+                let mut rows = topic.to_vec2::<f32>()?;
+                normalise(&mut rows);
+                Ok((predictions, rows))
+            }
+            None => Ok((Vec::new(), Vec::new())),
+        }
+    }
+
+    /// Topic embeddings of sentences, as used for theme tagging: the mean-pooled,
+    /// L2-normalised hidden states after the first [`TOPIC_LAYERS`] layers (the top
+    /// layers, fine-tuned for the labels, no longer tell topics apart).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut rows = self.embedder.embed(texts)?;
-        normalise(&mut rows);
-        Ok(rows)
+        let encoded = self.tokenizer().encode_all(texts)?;
+        match self
+            .embedder
+            .pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
+        {
+            Some((_, topic)) => {
+                let mut rows = topic.to_vec2::<f32>()?;
+                normalise(&mut rows);
+                Ok(rows)
+            }
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Splits a statement into sentences and labels each one.

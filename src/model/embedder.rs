@@ -88,11 +88,23 @@ impl Embedder {
     /// does not depend on how sentences were grouped into batches — by `--batch-size`,
     /// by the timing of the input, or by where a `--resume` started.
     pub fn pooled(&self, encoded: &[&Encoded]) -> Result<Option<Tensor>> {
+        Ok(self.pooled_tapped(encoded, usize::MAX)?.map(|(p, _)| p))
+    }
+
+    /// Like [`Embedder::pooled`] (and batched the same way), with also the pooled
+    /// hidden states after the first `tap` layers (see [`Encoder::forward_tapped`]);
+    /// `[n, hidden]` each.
+    pub fn pooled_tapped(
+        &self,
+        encoded: &[&Encoded],
+        tap: usize,
+    ) -> Result<Option<(Tensor, Tensor)>> {
         let max_len = self.tokenizer.max_len();
         let width = |i: usize| padded_width(encoded[i].ids.len(), max_len);
         let mut order: Vec<usize> = (0..encoded.len()).collect();
         order.sort_by_key(|&i| width(i));
         let mut sorted_out: Vec<Tensor> = Vec::new();
+        let mut sorted_tap: Vec<Tensor> = Vec::new();
         let mut i = 0;
         while i < order.len() {
             let w = width(order[i]);
@@ -103,22 +115,33 @@ impl Embedder {
             }
             let batch: Vec<&Encoded> = order[i..j].iter().map(|&k| encoded[k]).collect();
             let b = pad_batch_to(&batch, w, &Device::Cpu)?;
-            let hidden = self
-                .encoder
-                .forward(&b.ids, &b.mask, Mode::Infer, &mut NoDropout)?;
+            let (hidden, tapped) =
+                self.encoder
+                    .forward_tapped(&b.ids, &b.mask, Mode::Infer, &mut NoDropout, tap)?;
             sorted_out.push(Encoder::mean_pool(&hidden, &b.mask)?);
+            if let Some(t) = tapped {
+                sorted_tap.push(Encoder::mean_pool(&t, &b.mask)?);
+            }
             i = j;
         }
         if sorted_out.is_empty() {
             return Ok(None);
         }
-        let all = Tensor::cat(&sorted_out, 0)?;
         let mut inverse = vec![0u32; order.len()];
         for (pos, &k) in order.iter().enumerate() {
             inverse[k] = pos as u32;
         }
         let idx = Tensor::from_vec(inverse, order.len(), &Device::Cpu)?;
-        Ok(Some(all.index_select(&idx, 0)?))
+        let restore = |parts: &[Tensor]| -> Result<Tensor> {
+            Ok(Tensor::cat(parts, 0)?.index_select(&idx, 0)?)
+        };
+        let out = restore(&sorted_out)?;
+        let tapped = if sorted_tap.is_empty() {
+            out.clone()
+        } else {
+            restore(&sorted_tap)?
+        };
+        Ok(Some((out, tapped)))
     }
 }
 

@@ -57,10 +57,24 @@ impl Evaluation {
             } else {
                 2.0 * precision * recall / (precision + recall)
             };
-            per_label.insert(label.as_str().to_string(), LabelScores { precision, recall, f1, support });
+            per_label.insert(
+                label.as_str().to_string(),
+                LabelScores {
+                    precision,
+                    recall,
+                    f1,
+                    support,
+                },
+            );
         }
         let macro_f1 = per_label.values().map(|s| s.f1).sum::<f64>() / 3.0;
-        Evaluation { n, accuracy: ratio(correct, n), macro_f1, per_label, confusion }
+        Evaluation {
+            n,
+            accuracy: ratio(correct, n),
+            macro_f1,
+            per_label,
+            confusion,
+        }
     }
 
     /// F1 of one label.
@@ -70,7 +84,10 @@ impl Evaluation {
 
     /// A plain-text report: per-label scores, macro-F1, accuracy and the confusion matrix.
     pub fn to_table(&self) -> String {
-        let mut s = format!("{:<16} {:>9} {:>9} {:>9} {:>8}\n", "label", "precision", "recall", "f1", "support");
+        let mut s = format!(
+            "{:<16} {:>9} {:>9} {:>9} {:>8}\n",
+            "label", "precision", "recall", "f1", "support"
+        );
         for label in Label::ALL {
             let l = &self.per_label[label.as_str()];
             s += &format!(
@@ -82,11 +99,23 @@ impl Evaluation {
                 l.support
             );
         }
-        s += &format!("\nmacro-F1 {:.3}   accuracy {:.3}   n {}\n\n", self.macro_f1, self.accuracy, self.n);
-        s += &format!("{:<16} {:>14} {:>14} {:>14}\n", "gold \\ predicted", "call_to_action", "commitment", "context");
+        s += &format!(
+            "\nmacro-F1 {:.3}   accuracy {:.3}   n {}\n\n",
+            self.macro_f1, self.accuracy, self.n
+        );
+        s += &format!(
+            "{:<16} {:>14} {:>14} {:>14}\n",
+            "gold \\ predicted", "call_to_action", "commitment", "context"
+        );
         for label in Label::ALL {
             let r = self.confusion[label.index()];
-            s += &format!("{:<16} {:>14} {:>14} {:>14}\n", label.as_str(), r[0], r[1], r[2]);
+            s += &format!(
+                "{:<16} {:>14} {:>14} {:>14}\n",
+                label.as_str(),
+                r[0],
+                r[1],
+                r[2]
+            );
         }
         s
     }

@@ -71,4 +71,3 @@ pub struct Prediction {
     /// All three probabilities.
     pub scores: Scores,
 }
-

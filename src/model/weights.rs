@@ -51,9 +51,9 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>> {
                 .collect(),
             Dtype::I8 => {
                 let scale_name = format!("{name}{SCALE_SUFFIX}");
-                let scales = st
-                    .tensor(&scale_name)
-                    .map_err(|_| Error::Model(format!("int8 tensor `{name}` lacks `{scale_name}`")))?;
+                let scales = st.tensor(&scale_name).map_err(|_| {
+                    Error::Model(format!("int8 tensor `{name}` lacks `{scale_name}`"))
+                })?;
                 let scales: Vec<f32> = scales
                     .data()
                     .chunks_exact(4)
@@ -61,7 +61,9 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>> {
                     .collect();
                 let rows = shape.first().copied().unwrap_or(1);
                 if scales.len() != rows || rows == 0 {
-                    return Err(Error::Model(format!("`{scale_name}` does not match `{name}`")));
+                    return Err(Error::Model(format!(
+                        "`{scale_name}` does not match `{name}`"
+                    )));
                 }
                 let cols = data.len() / rows;
                 data.iter()
@@ -70,7 +72,11 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>> {
                     .collect()
             }
             Dtype::I64 => continue, // position ids of some checkpoints: not a weight
-            other => return Err(Error::Model(format!("tensor `{name}` has unsupported dtype {other:?}"))),
+            other => {
+                return Err(Error::Model(format!(
+                    "tensor `{name}` has unsupported dtype {other:?}"
+                )))
+            }
         };
         let expected: usize = shape.iter().product();
         if values.len() != expected {
@@ -95,7 +101,10 @@ pub fn write(tensors: &[(String, Tensor)], storage: Storage, path: &Path) -> Res
         match storage {
             Storage::F32 => buffers.push((name.clone(), Dtype::F32, dims, f32_bytes(&values))),
             Storage::F16 => {
-                let bytes = values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
+                let bytes = values
+                    .iter()
+                    .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                    .collect();
                 buffers.push((name.clone(), Dtype::F16, dims, bytes));
             }
             Storage::Int8 if quantised(name, &dims) => {
@@ -106,10 +115,18 @@ pub fn write(tensors: &[(String, Tensor)], storage: Storage, path: &Path) -> Res
                     let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
                     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
                     scales.push(scale);
-                    q.extend(row.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8));
+                    q.extend(
+                        row.iter()
+                            .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8),
+                    );
                 }
                 buffers.push((name.clone(), Dtype::I8, dims.clone(), q));
-                buffers.push((format!("{name}{SCALE_SUFFIX}"), Dtype::F32, vec![dims[0]], f32_bytes(&scales)));
+                buffers.push((
+                    format!("{name}{SCALE_SUFFIX}"),
+                    Dtype::F32,
+                    vec![dims[0]],
+                    f32_bytes(&scales),
+                ));
             }
             Storage::Int8 => buffers.push((name.clone(), Dtype::F32, dims, f32_bytes(&values))),
         }

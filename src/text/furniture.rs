@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use super::{normalize, speakers};
+
 /// Whether a trimmed line is page furniture by its form alone.
 ///
 /// Recognised: job numbers with page numbers, counters, language codes and bar codes
@@ -19,13 +21,21 @@ pub fn is_furniture_line(line: &str) -> bool {
     if line.is_empty() || line.len() > 200 {
         return false;
     }
-    let first = line.as_bytes()[0];
-    if !(first.is_ascii_alphanumeric() || matches!(first, b'*' | b'-' | b'_' | b'=' | b'('))
-        && !is_rule(line)
-    {
+    let first_byte = line.as_bytes()[0];
+    if !first_byte.is_ascii_alphanumeric() {
+        return is_rule(line)
+            || (matches!(first_byte, b'*' | b'-' | b'(')
+                && (is_job_line(line) || is_counter_line(line)));
+    }
+    // Every other kind of furniture has a digit in its first or last word (`Page 3`
+    // aside): prose lines leave here after two words.
+    let first = line.split(char::is_whitespace).next().unwrap_or("");
+    let last = line.rsplit(char::is_whitespace).next().unwrap_or("");
+    let digit = |t: &str| t.bytes().any(|b| b.is_ascii_digit());
+    if !digit(first) && !digit(last) && !matches!(first, "Page" | "page") {
         return false;
     }
-    is_rule(line) || is_job_line(line) || is_counter_line(line) || is_running_head(line)
+    is_job_line(line) || is_counter_line(line) || is_running_head(line)
 }
 
 /// A line made only of rule characters (`---`, `***`, `_____`).
@@ -71,8 +81,7 @@ fn is_counter_line(line: &str) -> bool {
 /// A running head: a line that begins with a document symbol or date and ends with
 /// one (a title may stand between), or a meeting-record symbol with a short title.
 fn is_running_head(line: &str) -> bool {
-    let mut it = line.split_whitespace();
-    let Some(first) = it.next() else { return false };
+    let first = line.split_whitespace().next().unwrap_or("");
     let last = line.split_whitespace().next_back().unwrap_or(first);
     let head_mark = |t: &str| is_doc_symbol(t) || is_date(t);
     if head_mark(first) && head_mark(last) {
@@ -80,14 +89,16 @@ fn is_running_head(line: &str) -> bool {
     }
     // `S/PV.7898 (Resumption 1)`, `A/70/PV.24 General Assembly`: a meeting record's
     // symbol opening or closing a short line that is not a sentence.
+    // The same with a date: `General Assembly Sixty-sixth session 22/09/2011`.
     let meeting = |t: &str| is_doc_symbol(t) && (t.contains("/PV.") || t.contains("/SR."));
-    let words = line.split_whitespace().count();
-    (meeting(first) || meeting(last)) && words <= 16 && !ends_sentence(line)
+    (meeting(first) || meeting(last) || is_date(first) || is_date(last))
+        && line.split_whitespace().count() <= 16
+        && !ends_sentence(line)
 }
 
 /// Whether a line's last visible character ends a sentence or clause.
 fn ends_sentence(line: &str) -> bool {
-    line.trim_end_matches(|c: char| matches!(c, ')' | ']' | '"' | '”' | '’' | '\''))
+    line.trim_end_matches([')', ']', '"', '”', '’', '\''])
         .ends_with(['.', '?', '!', ';', ':', ','])
 }
 
@@ -165,8 +176,9 @@ pub(crate) fn is_doc_symbol(t: &str) -> bool {
 }
 
 /// Marks lines that repeat the running head of each page: a short line that is not a
-/// sentence, lies next to furniture (blank lines between do not count), and occurs at
-/// least twice in such places. `furniture[i]` and `blank[i]` describe line `i`;
+/// sentence (nor the start of one: no speaker title, no final `of` or `the`), lies next
+/// to furniture (blank lines between do not count), and occurs at least twice in such
+/// places. `furniture[i]` and `blank[i]` describe line `i`;
 /// `text(i)` gives its trimmed text.
 pub fn mark_repeated_heads<'a>(
     furniture: &mut [bool],
@@ -182,7 +194,12 @@ pub fn mark_repeated_heads<'a>(
                 continue;
             }
             let t = text(i);
-            if t.len() > 100 || ends_sentence(t) || !next_to_furniture(i, furniture, blank) {
+            if t.len() > 100
+                || ends_sentence(t)
+                || normalize::ends_with_function_word(t)
+                || speakers::starts_with_title(t)
+                || !next_to_furniture(i, furniture, blank)
+            {
                 continue;
             }
             *counts.entry(t).or_insert(0) += 1;
@@ -283,6 +300,8 @@ mod tests {
             "S/PV.8123 (Resumption 1)",
             "A/66/PV.12 General Assembly",
             "15/03/2017",
+            "General Assembly Sixty-sixth session 22/09/2011",
+            "22/09/2011 Protection of civilians",
         ] {
             assert!(is_furniture_line(l), "{l:?} should be furniture");
         }
@@ -302,6 +321,8 @@ mod tests {
             "12 countries",
             "0/5",
             "26/7",
+            "the meeting of 22/09/2011 decided that the",
+            "22/09/2011 was the day on which we adopted it.",
         ] {
             assert!(!is_furniture_line(l), "{l:?} should be kept");
         }
@@ -329,6 +350,28 @@ mod tests {
             furn,
             [false, false, true, true, false, false, false, true, true, false, false]
         );
+    }
+
+    #[test]
+    fn repeated_speech_lines_next_to_furniture_are_kept() {
+        let lines = [
+            "18-15032",
+            "The President: I now give the floor to the representative of",
+            "Uruguay.",
+            "18-15032",
+            "The President: I now give the floor to the representative of",
+            "France.",
+            "18-15032",
+            "I now give the floor to the representative of",
+            "Chad.",
+            "18-15032",
+            "I now give the floor to the representative of",
+            "Peru.",
+        ];
+        let blank = [false; 12];
+        let mut furn: Vec<bool> = lines.iter().map(|l| is_furniture_line(l)).collect();
+        mark_repeated_heads(&mut furn, &blank, |i| lines[i]);
+        assert_eq!(furn.iter().filter(|&&f| f).count(), 4);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! that English keeps hyphenated, and a word list derived from the model's WordPiece
 //! vocabulary (`words.txt`) with suffix stripping.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -46,42 +47,89 @@ const CLOSED_COMPOUNDS: &[&str] = &[
     "peacebuilding",
     "peacemaking",
     "peacekeeper",
+    "peacetime",
     "multilateral",
     "multilateralism",
     "multidimensional",
     "multisectoral",
+    "multipolar",
+    "multiparty",
+    "multistakeholderism",
+    "interagency",
     "intergovernmental",
+    "interministerial",
     "interregional",
+    "intraregional",
     "interreligious",
     "intercultural",
+    "interfaith",
     "interlinked",
     "interconnected",
+    "interconnectedness",
     "interdependence",
     "interdependent",
+    "interrelated",
     "subregion",
     "subregional",
+    "subprogramme",
     "transboundary",
+    "transnational",
     "socioeconomic",
-    "macroeconomic",
     "geopolitical",
+    "geostrategic",
+    "macroeconomic",
+    "microfinance",
+    "biodiversity",
+    "ecosystem",
+    "agroecology",
     "landlocked",
     "stakeholder",
     "policymaker",
     "policymaking",
+    "lawmaker",
     "livelihood",
     "cybersecurity",
     "cybercrime",
+    "cyberattack",
     "cyberspace",
-    "microfinance",
-    "biodiversity",
-    "megacities",
+    "counterproductive",
+    "countermeasure",
+    "underrepresented",
+    "undernourished",
+    "underfunded",
+    "underinvestment",
+    "overexploitation",
+    "overfishing",
+    "overarching",
     "nationwide",
     "countrywide",
     "worldwide",
     "ceasefire",
-    "counterproductive",
-    "underrepresented",
-    "undernourished",
+    "landmine",
+    "stockpile",
+    "shortfall",
+    "spillover",
+    "timeframe",
+    "handover",
+    "hotspot",
+    "wastewater",
+    "watercourse",
+    "workforce",
+    "groundbreaking",
+    "mainstreaming",
+    "antimicrobial",
+    "antiretroviral",
+    "geospatial",
+    "hydropower",
+    "nanotechnology",
+    "smallholder",
+    "unilateralism",
+    "upsurge",
+    "setback",
+    "wrongdoing",
+    "foreseeable",
+    "firsthand",
+    "worthwhile",
 ];
 
 /// Prefixes that keep their hyphen in UN usage (`non-governmental`, `well-being`).
@@ -98,6 +146,14 @@ const TENS: &[&str] = &[
 const CLOSED_PREFIXES: &[&str] = &[
     "multi", "inter", "intra", "sub", "trans", "socio", "macro", "micro", "geo", "supra", "infra",
     "bio",
+];
+
+/// Particles written closed before a verb or noun (`overthrow`, `underline`).
+const PARTICLE_PREFIXES: &[&str] = &["over", "under", "out", "up", "down"];
+
+/// Short words that follow a particle in hyphenated phrases (`up-to-date`, `out-of-pocket`).
+const SHORT_WORDS: &[&str] = &[
+    "to", "of", "and", "or", "in", "on", "the", "a", "an", "for", "at", "by",
 ];
 
 /// Endings of adjectives and abstract nouns, for [`CLOSED_PREFIXES`].
@@ -162,41 +218,110 @@ fn known_stem(w: &str, depth: u8) -> bool {
     })
 }
 
-/// Words a document writes elsewhere, to settle its own line-end hyphens.
+/// Words a document writes elsewhere, to settle its own line-end hyphens. Built on
+/// the first lookup (most documents never need it), as sorted hashes of lower-case
+/// forms, so recording a word allocates nothing.
 #[derive(Debug, Default)]
-pub struct DocWords {
-    words: HashSet<String>,
+pub struct DocWords<'a> {
+    /// The document's lines, each with whether it continues a line-end hyphen.
+    lines: Vec<(&'a str, bool)>,
+    hashes: OnceCell<Vec<u64>>,
 }
 
-impl DocWords {
-    /// Records the words of one line, lower-cased; `skip_first` drops the first word
-    /// (a fragment continuing a hyphen) and a last word ending in `-` is never kept.
-    pub fn add_line(&mut self, line: &str, skip_first: bool) {
-        for (i, raw) in line.split_whitespace().enumerate() {
-            if i == 0 && skip_first {
-                continue;
-            }
-            let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
-            if w.len() < 4
-                || raw.ends_with('-')
-                || !w.chars().all(|c| c.is_alphabetic() || c == '-')
-            {
-                continue;
-            }
-            let lower = w.to_lowercase();
-            if lower.contains('-') {
-                // Each pair of adjacent parts, so `ex-child-soldiers` also teaches `child-soldiers`.
-                let parts: Vec<&str> = lower.split('-').collect();
-                for pair in parts.windows(2) {
-                    self.words.insert(format!("{}-{}", pair[0], pair[1]));
-                }
-            }
-            self.words.insert(lower);
+/// FNV-1a hash of `parts` joined, lower-cased (ASCII letters; others as they are).
+fn word_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part {
+            h ^= u64::from(b.to_ascii_lowercase());
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+impl<'a> DocWords<'a> {
+    /// The words of `lines` (in order; a line after one ending in `-` begins with a
+    /// fragment, which is not a word).
+    pub fn new(lines: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut after_hyphen = false;
+        let lines = lines
+            .into_iter()
+            .map(|l| {
+                let item = (l, after_hyphen);
+                after_hyphen = l.ends_with('-');
+                item
+            })
+            .collect();
+        DocWords {
+            lines,
+            hashes: OnceCell::new(),
         }
     }
 
-    fn contains(&self, w: &str) -> bool {
-        self.words.contains(w)
+    fn hashes(&self) -> &[u64] {
+        self.hashes.get_or_init(|| {
+            let mut hashes = Vec::new();
+            for &(line, skip_first) in &self.lines {
+                add_line(&mut hashes, line, skip_first);
+            }
+            hashes.sort_unstable();
+            hashes.dedup();
+            hashes
+        })
+    }
+
+    /// Whether the document writes `x` and `y` joined by `sep` (empty or `-`).
+    fn contains(&self, x: &str, sep: &str, y: &str) -> bool {
+        let hashes = self.hashes();
+        !hashes.is_empty()
+            && hashes
+                .binary_search(&word_hash([x.as_bytes(), sep.as_bytes(), y.as_bytes()]))
+                .is_ok()
+    }
+}
+
+/// Records the words of one line in `hashes`; `skip_first` drops the first word (a
+/// fragment continuing a hyphen) and a last word ending in `-` is never kept.
+fn add_line(hashes: &mut Vec<u64>, line: &str, skip_first: bool) {
+    let mut tokens = line
+        .as_bytes()
+        .split(u8::is_ascii_whitespace)
+        .filter(|t| !t.is_empty());
+    if skip_first {
+        tokens.next();
+    }
+    for token in tokens {
+        if token.ends_with(b"-") {
+            continue;
+        }
+        // The word without surrounding punctuation: ASCII letters and inner hyphens only.
+        let Some(a) = token.iter().position(u8::is_ascii_alphanumeric) else {
+            continue;
+        };
+        let b = token
+            .iter()
+            .rposition(u8::is_ascii_alphanumeric)
+            .map_or(a, |b| b + 1);
+        let w = &token[a..b];
+        if w.len() < 4 || !w.iter().all(|&c| c.is_ascii_alphabetic() || c == b'-') {
+            continue;
+        }
+        if !w.contains(&b'-') {
+            hashes.push(word_hash([w]));
+            continue;
+        }
+        // Each pair of adjacent parts, so `ex-child-soldiers` also teaches
+        // `child-soldiers`; a capital after the hyphen is a name (`Inter-Agency
+        // Coordination Group`), no evidence for the common word.
+        let mut parts = w.split(|&c| c == b'-');
+        let mut prev = parts.next().unwrap_or_default();
+        for part in parts {
+            if part.first().is_some_and(u8::is_ascii_lowercase) {
+                hashes.push(word_hash([prev, b"-", part]));
+            }
+            prev = part;
+        }
     }
 }
 
@@ -223,17 +348,23 @@ pub fn resolve(before: &str, after: &str, doc: &DocWords) -> HyphenJoin {
     let Some(y0) = y.chars().next() else {
         return HyphenJoin::Keep;
     }; // post-2015, "-(" ...
-    if y0.is_uppercase() {
-        return HyphenJoin::Keep; // Secretary-General, Inter-Agency, non-State
-    }
-    if x.chars().count() >= 2 && x.chars().all(|c| c.is_uppercase()) {
-        return HyphenJoin::Keep; // UN-led
-    }
     let xl = x.to_lowercase();
     let yl = y.to_lowercase();
-    let joined = format!("{xl}{yl}");
-    let hyphenated = format!("{xl}-{yl}");
-    match (doc.contains(&joined), doc.contains(&hyphenated)) {
+    let x_caps = x.chars().count() >= 2 && x.chars().all(|c| c.is_uppercase());
+    if y0.is_uppercase() {
+        // Secretary-General, Inter-Agency, non-State; an acronym cut in two (ECO-MOG)
+        // only when the document writes it whole.
+        let acronym = x_caps && y.chars().all(char::is_uppercase) && doc.contains(&xl, "", &yl);
+        return if acronym {
+            HyphenJoin::Drop
+        } else {
+            HyphenJoin::Keep
+        };
+    }
+    if x_caps {
+        return HyphenJoin::Keep; // UN-led
+    }
+    match (doc.contains(&xl, "", &yl), doc.contains(&xl, "-", &yl)) {
         (true, false) => return HyphenJoin::Drop,
         (false, true) => return HyphenJoin::Keep,
         _ => {}
@@ -241,13 +372,22 @@ pub fn resolve(before: &str, after: &str, doc: &DocWords) -> HyphenJoin {
     if matches!(xl.as_str(), "re" | "pre" | "de") && yl.starts_with('e') {
         return HyphenJoin::Keep; // re-elected, pre-eminent, de-escalation
     }
-    if known(&joined) {
-        return HyphenJoin::Drop;
-    }
-    if HYPHEN_PREFIXES.contains(&xl.as_str()) || TENS.contains(&xl.as_str()) {
-        return HyphenJoin::Keep;
+    if TENS.contains(&xl.as_str()) {
+        return HyphenJoin::Keep; // sixty-seventh
     }
     if CONTINUATIONS.contains(&yl.as_str()) {
+        return HyphenJoin::Drop; // develop-ment, traffick-ing
+    }
+    let joined = format!("{xl}{yl}");
+    if HYPHEN_PREFIXES.contains(&xl.as_str()) {
+        // post-war, non-State: hyphenated unless only the joined form is a word (anti-cipate).
+        return if known(&joined) && !known(&yl) {
+            HyphenJoin::Drop
+        } else {
+            HyphenJoin::Keep
+        };
+    }
+    if known(&joined) {
         return HyphenJoin::Drop;
     }
     let (x_word, y_word) = (known(&xl), known(&yl));
@@ -256,6 +396,9 @@ pub fn resolve(before: &str, after: &str, doc: &DocWords) -> HyphenJoin {
         && ADJECTIVE_ENDINGS.iter().any(|e| yl.ends_with(e))
     {
         return HyphenJoin::Drop;
+    }
+    if PARTICLE_PREFIXES.contains(&xl.as_str()) && y_word && !SHORT_WORDS.contains(&yl.as_str()) {
+        return HyphenJoin::Drop; // overthrew, underline, outweigh
     }
     if x_word && y_word && xl.len() >= 2 {
         HyphenJoin::Keep // decision-making, follow-up, long-standing
@@ -302,6 +445,10 @@ mod tests {
             ("peace", "building"),
             ("co", "operation"),
             ("stake", "holders"),
+            ("Inter", "agency"),
+            ("over", "threw"),
+            ("under", "scores"),
+            ("cross", "ing"),
         ] {
             assert_eq!(r(a, b), HyphenJoin::Drop, "{a}-{b}");
         }
@@ -330,6 +477,10 @@ mod tests {
             ("self", "determination"),
             ("anti", "trafficking"),
             ("money", "laundering"),
+            ("post", "war"),
+            ("up", "to-date"),
+            ("ECO", "MOG"),
+            ("non", "violent"),
         ] {
             assert_eq!(r(a, b), HyphenJoin::Keep, "{a}-{b}");
         }
@@ -342,11 +493,15 @@ mod tests {
 
     #[test]
     fn the_document_settles_doubtful_cases() {
-        let mut doc = DocWords::default();
-        doc.add_line("the peace-building efforts of the Commission", false);
+        let doc = DocWords::new(["the peace-building efforts of the Commission"]);
         assert_eq!(resolve("peace", "building", &doc), HyphenJoin::Keep);
-        let mut doc = DocWords::default();
-        doc.add_line("all counterterrorism measures", false);
+        let doc = DocWords::new(["all Counterterrorism measures"]);
         assert_eq!(resolve("counter", "terrorism", &doc), HyphenJoin::Drop);
+        // A capital after the hyphen names something; no evidence for the common word.
+        let doc = DocWords::new(["the Inter-Agency Coordination Group and the"]);
+        assert_eq!(resolve("Inter", "agency", &doc), HyphenJoin::Drop);
+        assert_eq!(resolve("Inter", "Agency", &doc), HyphenJoin::Keep);
+        let doc = DocWords::new(["the ECOMOG forces"]);
+        assert_eq!(resolve("ECO", "MOG", &doc), HyphenJoin::Drop);
     }
 }

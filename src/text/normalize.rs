@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use super::furniture;
 use super::hyphen::{self, DocWords, HyphenJoin};
+use super::segment;
 use super::speakers;
 
 /// Lines longer than this (in bytes) are paragraphs, not hard-wrapped lines.
@@ -69,6 +70,7 @@ pub fn is_invisible(c: char) -> bool {
 /// `:`, `;`, `…`), closing quotes and brackets aside.
 pub(crate) fn ends_clause(s: &str) -> bool {
     strip_closers(s).ends_with(['.', '?', '!', ':', ';', '…'])
+        && !segment::ends_with_abbreviation(s)
 }
 
 /// Whether `s` ends a sentence (`.`, `?`, `!`, `:`, `…`), closing quotes and brackets aside.
@@ -77,7 +79,7 @@ fn ends_statement(s: &str) -> bool {
 }
 
 fn strip_closers(s: &str) -> &str {
-    s.trim_end_matches(|c: char| matches!(c, ')' | ']' | '"' | '”' | '’' | '\'' | '»'))
+    s.trim_end_matches([')', ']', '"', '”', '’', '\'', '»'])
 }
 
 impl Normalized {
@@ -129,7 +131,7 @@ impl Normalized {
                     para_start = out.text.len();
                 }
             }
-            out.append(raw, line.start, line.end);
+            out.append(raw, line.start, line.end, &doc_words);
             prev = Some((idx, line));
         }
         out.paragraphs.push(para_start..out.text.len());
@@ -189,16 +191,25 @@ impl Normalized {
 
     /// Appends the trimmed original line `raw[start..end]`, dropping invisible
     /// characters and collapsing whitespace runs to one space.
-    fn append(&mut self, raw: &str, start: usize, end: usize) {
+    fn append(&mut self, raw: &str, start: usize, end: usize, doc: &DocWords<'_>) {
+        let bytes = &raw.as_bytes()[..end];
+        let mut from = start;
+        for k in memchr::memmem::find_iter(&bytes[start..], b"- ").map(|k| start + k) {
+            let Some(cut) = inline_hyphen(raw, from, k, end, doc) else {
+                continue;
+            };
+            self.append_run(raw, from, cut.keep_to);
+            from = cut.resume_at;
+        }
+        self.append_run(raw, from, end);
+    }
+
+    /// Appends `raw[start..end]` (trimmed, or cut where a hyphen was repaired),
+    /// dropping invisible characters and collapsing whitespace runs to one space.
+    fn append_run(&mut self, raw: &str, start: usize, end: usize) {
         let line = &raw[start..end];
         // Fast path: nothing to collapse or drop.
-        if line.is_ascii()
-            && !line
-                .as_bytes()
-                .windows(2)
-                .any(|w| w[0] == b' ' && w[1] == b' ')
-            && !line.contains(['\t', '\x0b', '\x0c'])
-        {
+        if verbatim(line.as_bytes()) {
             self.push_piece(raw, start, end);
             return;
         }
@@ -257,7 +268,7 @@ impl Normalized {
     }
 
     /// Joins the line `b` to the text so far, which ends with line `a`.
-    fn join(&mut self, pl: &Line, a: &str, b: &str, doc: &DocWords) {
+    fn join(&mut self, pl: &Line, a: &str, b: &str, doc: &DocWords<'_>) {
         if pl.soft_break {
             return; // the soft hyphen was dropped; the word continues
         }
@@ -286,6 +297,62 @@ impl Normalized {
     }
 }
 
+/// Words that never end a paragraph: after them the sentence goes on.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into", "upon",
+    "and", "or", "nor", "but", "as", "than", "that", "which", "who", "whose", "whom", "its",
+    "their", "our", "his", "her", "my", "your", "this", "these", "those", "is", "are", "was",
+    "were", "be", "been", "has", "have", "had", "will", "would", "shall", "should", "can", "could",
+    "may", "might", "must", "not", "between", "among", "such", "very", "more", "most", "both",
+    "each", "every", "per",
+];
+
+/// Whether `line` ends with a lower-case function word (`of`, `the`, `and`).
+pub(crate) fn ends_with_function_word(line: &str) -> bool {
+    let last = line.rsplit(' ').next().unwrap_or("");
+    FUNCTION_WORDS.contains(&last)
+}
+
+/// Conjunctions after a suspended hyphen (`low- and middle-income`).
+const SUSPENDED: &[&str] = &[
+    "and", "or", "nor", "to", "as", "but", "than", "versus", "vs",
+];
+
+/// Text that can be copied as it is: its only whitespace is single ASCII spaces and
+/// it holds no invisible character.
+fn verbatim(bytes: &[u8]) -> bool {
+    if bytes.iter().any(|&b| b < b' ' || b == 0x7f) || memchr::memmem::find(bytes, b"  ").is_some()
+    {
+        return false;
+    }
+    if bytes.is_ascii() {
+        return true;
+    }
+    // Lead bytes of the non-ASCII spaces and invisible characters.
+    let odd_at = |i: usize| {
+        let next = |k: usize| bytes.get(i + k).copied();
+        match bytes[i] {
+            // U+0085, U+00A0, U+00AD
+            0xc2 => matches!(next(1), Some(0x85 | 0xa0 | 0xad)),
+            // U+1680
+            0xe1 => next(1) == Some(0x9a) && next(2) == Some(0x80),
+            // U+2000-U+200D, U+2028, U+2029, U+202F, U+205F, U+2060
+            0xe2 => matches!(
+                (next(1), next(2)),
+                (Some(0x80), Some(0x80..=0x8d | 0xa8 | 0xa9 | 0xaf))
+                    | (Some(0x81), Some(0x9f | 0xa0))
+            ),
+            // U+3000
+            0xe3 => next(1) == Some(0x80) && next(2) == Some(0x80),
+            // U+FEFF
+            0xef => next(1) == Some(0xbb) && next(2) == Some(0xbf),
+            _ => false,
+        }
+    };
+    !(memchr::memchr3_iter(0xc2, 0xe2, 0xef, bytes).any(odd_at)
+        || memchr::memchr2_iter(0xe1, 0xe3, bytes).any(odd_at))
+}
+
 /// How a document lays out its paragraphs.
 struct Layout {
     /// Lines are paragraphs (PDF text reflowed, or typed): a line break ends a paragraph.
@@ -307,8 +374,19 @@ impl Layout {
         gap_furniture: bool,
     ) -> bool {
         let open = !ends_clause(a) || pa.soft_break;
-        let b_first = b.chars().next().unwrap_or(' ');
-        if open && (b_first.is_lowercase() || pa.soft_break) {
+        // The first letter or digit of `b`, past opening quotes and brackets.
+        let b_first = b
+            .trim_start_matches(['(', '[', '"', '“', '‘', '\''])
+            .chars()
+            .next()
+            .unwrap_or(' ');
+        if open
+            && (b_first.is_lowercase()
+                || b_first.is_ascii_digit()
+                || pa.soft_break
+                || ends_with_function_word(a)
+                || segment::ends_with_abbreviation(a))
+        {
             return true; // a sentence cut by a wrap, a page break or a stray blank line
         }
         if open && !gap_blank && a.matches('(').count() > a.matches(')').count() {
@@ -339,19 +417,64 @@ fn wrap_width(content: &[&Line]) -> usize {
     *lens.select_nth_unstable(k).1
 }
 
-/// The document's own words, when it has any line-end hyphen to settle.
-fn doc_words(raw: &str, content: &[&Line]) -> DocWords {
-    let mut words = DocWords::default();
-    let hyphenated = |l: &Line| raw[l.start..l.end].ends_with('-');
-    if !content.iter().any(|l| hyphenated(l)) {
-        return words;
+/// Where a hyphen that stood at a line end, now followed by a space inside a line
+/// (`Secretary- General`, an earlier extraction's join), is repaired: the text is kept
+/// up to `keep_to` and resumes at `resume_at`.
+struct InlineHyphen {
+    keep_to: usize,
+    resume_at: usize,
+}
+
+/// Decides the `- ` at byte `k` of `raw` (inside the line ending at `end`; the text
+/// since `from` is not yet appended). Suspended hyphens (`low- and middle-income`)
+/// and dashes are left alone.
+fn inline_hyphen(
+    raw: &str,
+    from: usize,
+    k: usize,
+    end: usize,
+    doc: &DocWords<'_>,
+) -> Option<InlineHyphen> {
+    let before = raw[from..k]
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap_or("");
+    let after = raw[k + 2..end]
+        .split(char::is_whitespace)
+        .next()
+        .unwrap_or("");
+    let letter_or_digit = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    if !letter_or_digit(before.chars().next_back()) || !letter_or_digit(after.chars().next()) {
+        return None;
     }
-    let mut after_hyphen = false;
-    for l in content {
-        words.add_line(&raw[l.start..l.end], after_hyphen);
-        after_hyphen = hyphenated(l);
+    let next_word = after.trim_end_matches(|c: char| !c.is_alphanumeric());
+    if SUSPENDED.contains(&next_word) {
+        return None;
     }
-    words
+    match hyphen::resolve(before, after, doc) {
+        HyphenJoin::Keep => Some(InlineHyphen {
+            keep_to: k + 1,
+            resume_at: k + 2,
+        }),
+        HyphenJoin::Drop => Some(InlineHyphen {
+            keep_to: k,
+            resume_at: k + 2,
+        }),
+        HyphenJoin::Space => None,
+    }
+}
+
+/// The document's own words, to settle its hyphens (at line ends, or before a space
+/// inside a line); empty when it has none.
+fn doc_words<'a>(raw: &'a str, content: &[&Line]) -> DocWords<'a> {
+    let text = |l: &Line| &raw[l.start..l.end];
+    let hyphen = |l: &Line| {
+        text(l).ends_with('-') || memchr::memmem::find(text(l).as_bytes(), b"- ").is_some()
+    };
+    if !content.iter().any(|l| hyphen(l)) {
+        return DocWords::default();
+    }
+    DocWords::new(content.iter().map(|l| text(l)))
 }
 
 /// Splits `raw` into lines (LF, CRLF or CR) and classifies them.
@@ -359,11 +482,8 @@ fn scan_lines(raw: &str) -> Vec<Line> {
     let bytes = raw.as_bytes();
     let mut lines = Vec::with_capacity(raw.len() / 48 + 1);
     let mut pos = 0;
-    while pos <= bytes.len() {
-        let nl = bytes[pos..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .map(|i| pos + i);
+    loop {
+        let nl = memchr::memchr2(b'\n', b'\r', &bytes[pos..]).map(|i| pos + i);
         let end = nl.unwrap_or(bytes.len());
         lines.push(trim_line(raw, pos, end));
         match nl {
@@ -536,6 +656,57 @@ mod tests {
             paras(raw),
             ["Mr. Ould Cheikh Ahmed (Mauritania) (spoke in Arabic): We thank you."]
         );
+    }
+
+    #[test]
+    fn hyphen_left_before_a_space_inside_a_line() {
+        let raw = "the Secretary- General, low- and middle-income States, develop- ment and 2014- 2018 - a dash";
+        assert_eq!(
+            paras(raw),
+            ["the Secretary-General, low- and middle-income States, development and 2014-2018 - a dash"]
+        );
+    }
+
+    #[test]
+    fn paragraph_lines_cut_mid_sentence_are_joined() {
+        let long = "word ".repeat(40);
+        let raw = format!(
+            "{long}called for by the United Nations, namely,\n0.7 per cent.\n{long}the creation of a\n\nPalestinian State.\n\
+             {long}in Europe\n(see A/69/PV.15). {long}has\n“penetrated every level”.\n{long}Heading\nNew paragraph {long}."
+        );
+        let p = paras(&raw);
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert!(p[0].ends_with("namely, 0.7 per cent."));
+        assert!(p[1].ends_with("creation of a Palestinian State."));
+        assert!(p[2].contains("in Europe (see A/69/PV.15)."));
+        assert!(p[2].ends_with("has “penetrated every level”."));
+        assert!(p[3].ends_with("Heading"));
+    }
+
+    #[test]
+    fn a_title_at_a_line_end_continues_the_paragraph() {
+        let long = "word ".repeat(40);
+        let raw = format!("{long}in flux, Mr.\nPresident, and we act.");
+        assert_eq!(paras(&raw).len(), 1);
+    }
+
+    #[test]
+    fn verbatim_lines_hold_no_odd_space_or_invisible_character() {
+        assert!(verbatim("Côte d’Ivoire — “yes”, 2°C.".as_bytes()));
+        for odd in [
+            "a  b",
+            "a\tb",
+            "a\u{a0}b",
+            "a\u{ad}b",
+            "a\u{200b}b",
+            "a\u{2009}b",
+            "a\u{3000}b",
+            "a\u{feff}b",
+            "a\u{85}b",
+            "a\u{2028}b",
+        ] {
+            assert!(!verbatim(odd.as_bytes()), "{odd:?}");
+        }
     }
 
     #[test]

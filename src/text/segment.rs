@@ -81,6 +81,20 @@ const STARTERS: &[&str] = &[
     "Accordingly",
 ];
 
+/// Whether `s` ends with a title or abbreviation after which no sentence ends
+/// (`Mr.`, `H.E.`, `e.g.`).
+pub(crate) fn ends_with_abbreviation(s: &str) -> bool {
+    let Some(rest) = s.strip_suffix('.') else {
+        return false;
+    };
+    let word = rest
+        .rsplit(' ')
+        .next()
+        .unwrap_or("")
+        .trim_start_matches(is_opener);
+    NEVER_FINAL.contains(&word.trim_start_matches(['*', '_']))
+}
+
 /// Characters that may follow a sentence's final mark and belong to the sentence.
 fn is_closer(c: char) -> bool {
     matches!(c, ')' | ']' | '"' | '\'' | '”' | '’' | '»')
@@ -102,17 +116,22 @@ pub fn split_sentences(text: &str, range: Range<usize>, out: &mut Vec<Range<usiz
     let base = range.start;
     let protected = protected_spans(para);
     let bytes = para.as_bytes();
+    let has_ellipsis = para.contains('…');
     let mut sent_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        let mark = match b {
-            b'.' | b'?' | b'!' => true,
-            0xE2 => para[i..].starts_with('…'),
-            _ => false,
+        // Jump to the next final mark.
+        let next = if has_ellipsis {
+            bytes[i..]
+                .iter()
+                .position(|&b| matches!(b, b'.' | b'?' | b'!' | 0xE2))
+        } else {
+            memchr::memchr3(b'.', b'?', b'!', &bytes[i..])
         };
-        if !mark {
-            i += 1;
+        let Some(k) = next else { break };
+        i += k;
+        if bytes[i] == 0xE2 && !para[i..].starts_with('…') {
+            i += 1; // another character led by the same byte
             continue;
         }
         // The run of final marks and closers after this mark.
@@ -168,7 +187,7 @@ fn is_boundary(
     }
     // The word the period ends, without opening brackets or quotes.
     let word_start = para[..i].rfind(' ').map_or(0, |k| k + 1);
-    let word = para[word_start..i].trim_start_matches(is_opener);
+    let word = para[word_start..i].trim_start_matches(|c| is_opener(c) || c == '*' || c == '_');
     if word.is_empty() {
         return true;
     }
@@ -211,38 +230,42 @@ fn is_list_number(word: &str) -> bool {
 /// sentence does not end inside them.
 fn protected_spans(para: &str) -> Vec<Range<usize>> {
     const MAX: usize = 400;
+    const LEFT_QUOTE: &[u8] = "“".as_bytes();
+    const RIGHT_QUOTE: &[u8] = "”".as_bytes();
     let mut spans = Vec::new();
-    if !para.contains(['(', '[', '"', '“']) {
+    let bytes = para.as_bytes();
+    if !bytes.iter().any(|b| matches!(b, b'(' | b'[' | b'"')) && !para.contains('“') {
         return spans;
     }
     let mut parens: Vec<usize> = Vec::new();
     let mut curly: Vec<usize> = Vec::new();
     let mut straight: Option<usize> = None;
-    let mut prev = ' ';
-    for (i, c) in para.char_indices() {
-        match c {
-            '(' | '[' => parens.push(i),
-            ')' | ']' => {
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'(' | b'[' => parens.push(i),
+            b')' | b']' => {
                 if let Some(s) = parens.pop() {
                     spans.push(s..i + 1);
                 }
             }
-            '“' => curly.push(i),
-            '”' => {
-                if let Some(s) = curly.pop() {
-                    spans.push(s..i + c.len_utf8());
+            b'"' => {
+                let prev = para[..i].chars().next_back().unwrap_or(' ');
+                match straight {
+                    Some(s) if !(prev == ' ' || is_opener(prev)) => {
+                        spans.push(s..i + 1);
+                        straight = None;
+                    }
+                    _ => straight = Some(i),
                 }
             }
-            '"' => match straight {
-                Some(s) if !(prev == ' ' || is_opener(prev)) => {
-                    spans.push(s..i + 1);
-                    straight = None;
+            0xE2 if bytes[i..].starts_with(LEFT_QUOTE) => curly.push(i),
+            0xE2 if bytes[i..].starts_with(RIGHT_QUOTE) => {
+                if let Some(s) = curly.pop() {
+                    spans.push(s..i + RIGHT_QUOTE.len());
                 }
-                _ => straight = Some(i),
-            },
+            }
             _ => {}
         }
-        prev = c;
     }
     spans.retain(|r| r.end - r.start <= MAX);
     spans

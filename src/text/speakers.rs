@@ -5,6 +5,9 @@
 //! A header is parsed from normalised text (one space between words), so a header
 //! wrapped over two lines in the source reads as one.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 /// A speaker header found at the start of a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -76,6 +79,8 @@ const TITLES: &[&str] = &[
     "Mrs",
     "Ms",
     "Miss",
+    "Madam",
+    "Madame",
     "Mme.",
     "Mme",
     "Mlle",
@@ -122,6 +127,10 @@ const TITLES: &[&str] = &[
     "Judge",
     "Justice",
     "Prime Minister",
+    "Foreign Minister",
+    "Minister",
+    "Rabbi",
+    "Imam",
     "Vice-President",
     "President",
     "Chancellor",
@@ -143,13 +152,32 @@ const MAX_HEADER: usize = 260;
 /// Whether a source line opens like a header (a title or role, no colon yet): used
 /// to keep a header wrapped over two lines together.
 pub fn opens_header(line: &str) -> bool {
-    !line.contains(':') && (role_prefix(line).is_some() || person_prefix(line).is_some())
+    !line.contains(':') && starts_with_title(line)
+}
+
+/// Whether a source line begins with a title or role, as a speaker header does.
+pub fn starts_with_title(line: &str) -> bool {
+    may_open_header(line) && (role_prefix(line).is_some() || person_prefix(line).is_some())
+}
+
+/// First words of every role, honorific and title (`The`, `Mr.`, `His`, `Sheikh`).
+static OPENING_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    let firsts = |list: &'static [&'static str]| list.iter().filter_map(|t| t.split(' ').next());
+    firsts(HONORIFICS)
+        .chain(firsts(TITLES))
+        .chain(["The", "THE"])
+        .collect()
+});
+
+/// A cheap test before parsing: does `s` begin with a word that opens a header?
+fn may_open_header(s: &str) -> bool {
+    let first = s.split(' ').next().unwrap_or("");
+    OPENING_WORDS.contains(first)
 }
 
 /// Parses a speaker header at the very start of `s` (normalised text).
 pub fn parse_header(s: &str) -> Option<Header> {
-    let first = *s.as_bytes().first()?;
-    if !first.is_ascii_uppercase() {
+    if !may_open_header(s) {
         return None;
     }
     let window = &s[..floor_char_boundary(s, MAX_HEADER)];
@@ -231,7 +259,7 @@ fn name_length(s: &str) -> Option<usize> {
         }
         words += 1;
         pos += end;
-        match s[pos..].as_bytes() {
+        match &s.as_bytes()[pos..] {
             [b':', ..] | [b' ', b'(', ..] | [b'(', ..] | [b' ', b':', ..] => break,
             [b' ', ..] => pos += 1,
             _ => return None,
@@ -249,8 +277,10 @@ fn name_word(w: &str) -> bool {
     let shape_ok = w
         .chars()
         .all(|c| c.is_alphabetic() || matches!(c, '-' | '\'' | '’' | '.'));
+    let elided = chars.next().is_some_and(|c| c == '\'' || c == '’'); // d'Escoto
     shape_ok
         && (first.is_uppercase()
+            || elided
             || PARTICLES.contains(&w)
             || w.starts_with("al-")
             || w.starts_with("el-"))
@@ -368,6 +398,22 @@ mod tests {
         assert_eq!(
             h("Ms. van der Berg (Netherlands):"),
             some("Ms. van der Berg", Some("Netherlands"), "")
+        );
+        assert_eq!(
+            h("Mr. d'Escoto Brockmann (Nicaragua) (spoke in Spanish): Yes"),
+            some("Mr. d'Escoto Brockmann", Some("Nicaragua"), "Yes")
+        );
+        assert_eq!(
+            h("Archbishop Gallagher (Holy See): We"),
+            some("Archbishop Gallagher", Some("Holy See"), "We")
+        );
+        assert_eq!(
+            h("Sheikh Tamim bin Hamad Al-Thani (Qatar) (spoke in Arabic): We"),
+            some("Sheikh Tamim bin Hamad Al-Thani", Some("Qatar"), "We")
+        );
+        assert_eq!(
+            h("Her Majesty Queen Rania Al Abdullah (Jordan): I"),
+            some("Her Majesty Queen Rania Al Abdullah", Some("Jordan"), "I")
         );
         assert_eq!(
             h("Mr. KITTIKHOUN (Lao People's Democratic Republic) (interpretation from French): The"),

@@ -32,7 +32,9 @@ pub fn base_model_dir() -> PathBuf {
 
 /// The repository's shared folder (`../shared` beside the checkout), if present.
 pub fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
     p.exists().then_some(p)
 }
 
@@ -43,7 +45,9 @@ pub fn tiny_weights(seed: u64, with_head: bool) -> Vec<(String, Tensor)> {
     let dev = Device::Cpu;
     let mut t = |name: &str, shape: &[usize], scale: f32, offset: f32| {
         let n: usize = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| offset + (rng.random::<f32>() - 0.5) * scale).collect();
+        let v: Vec<f32> = (0..n)
+            .map(|_| offset + (rng.random::<f32>() - 0.5) * scale)
+            .collect();
         (name.to_string(), Tensor::from_vec(v, shape, &dev).unwrap())
     };
     let (h, i, vocab) = (32, 64, 30522);
@@ -57,14 +61,44 @@ pub fn tiny_weights(seed: u64, with_head: bool) -> Vec<(String, Tensor)> {
     for l in 0..2 {
         let p = format!("encoder.layer.{l}");
         for n in ["query", "key", "value"] {
-            out.push(t(&format!("{p}.attention.self.{n}.weight"), &[h, h], 0.3, 0.0));
+            out.push(t(
+                &format!("{p}.attention.self.{n}.weight"),
+                &[h, h],
+                0.3,
+                0.0,
+            ));
             out.push(t(&format!("{p}.attention.self.{n}.bias"), &[h], 0.1, 0.0));
         }
-        out.push(t(&format!("{p}.attention.output.dense.weight"), &[h, h], 0.3, 0.0));
-        out.push(t(&format!("{p}.attention.output.dense.bias"), &[h], 0.1, 0.0));
-        out.push(t(&format!("{p}.attention.output.LayerNorm.weight"), &[h], 0.1, 1.0));
-        out.push(t(&format!("{p}.attention.output.LayerNorm.bias"), &[h], 0.1, 0.0));
-        out.push(t(&format!("{p}.intermediate.dense.weight"), &[i, h], 0.3, 0.0));
+        out.push(t(
+            &format!("{p}.attention.output.dense.weight"),
+            &[h, h],
+            0.3,
+            0.0,
+        ));
+        out.push(t(
+            &format!("{p}.attention.output.dense.bias"),
+            &[h],
+            0.1,
+            0.0,
+        ));
+        out.push(t(
+            &format!("{p}.attention.output.LayerNorm.weight"),
+            &[h],
+            0.1,
+            1.0,
+        ));
+        out.push(t(
+            &format!("{p}.attention.output.LayerNorm.bias"),
+            &[h],
+            0.1,
+            0.0,
+        ));
+        out.push(t(
+            &format!("{p}.intermediate.dense.weight"),
+            &[i, h],
+            0.3,
+            0.0,
+        ));
         out.push(t(&format!("{p}.intermediate.dense.bias"), &[i], 0.1, 0.0));
         out.push(t(&format!("{p}.output.dense.weight"), &[h, i], 0.3, 0.0));
         out.push(t(&format!("{p}.output.dense.bias"), &[h], 0.1, 0.0));
@@ -85,7 +119,8 @@ pub const TINY_CONFIG: &str = r#"{"vocab_size": 30522, "hidden_size": 32, "num_h
 
 /// The tokenizer shipped with the embedded model.
 pub fn tokenizer_json() -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/polrec-minilm/tokenizer.json")).unwrap()
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/polrec-minilm/tokenizer.json"))
+        .unwrap()
 }
 
 /// Writes a tiny random model directory: a base encoder (`with_head` false) or a full
@@ -94,7 +129,12 @@ pub fn write_tiny_model(dir: &Path, seed: u64, with_head: bool) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("config.json"), TINY_CONFIG).unwrap();
     std::fs::write(dir.join("tokenizer.json"), tokenizer_json()).unwrap();
-    weights::write(&tiny_weights(seed, with_head), Storage::F32, &dir.join("model.safetensors")).unwrap();
+    weights::write(
+        &tiny_weights(seed, with_head),
+        Storage::F32,
+        &dir.join("model.safetensors"),
+    )
+    .unwrap();
     if with_head {
         std::fs::write(
             dir.join("polrec.json"),
