@@ -18,7 +18,9 @@ use super::writer::{OutputFormat, RecordWriter};
 use crate::analysis::{Taxonomy, ThemeTagger};
 use crate::model::tokenizer::Encoded;
 use crate::model::Classifier;
-use crate::pipeline::{Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Tagged, Unit};
+use crate::pipeline::{
+    Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Tagged, Tokenized, Unit,
+};
 use crate::text::{self, DocMeta};
 
 /// Split inputs into sentences and label each one.
@@ -231,13 +233,14 @@ impl Classify for ThemedClassifier {
         self.classifier.tokenizer().encode(text)
     }
 
-    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
-        let (predictions, embeddings) = self.classifier.classify_and_embed(encoded)?;
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
+        let encoded: Vec<&Encoded> = batch.iter().map(|s| s.encoded).collect();
+        let (predictions, embeddings) = self.classifier.classify_and_embed(&encoded)?;
         Ok(predictions
             .into_iter()
-            .zip(&embeddings)
-            .map(|(p, e)| {
-                let themes = self.tagger.tag(e, p.label);
+            .zip(batch.iter().zip(&embeddings))
+            .map(|(p, (sentence, e))| {
+                let themes = self.tagger.tag(sentence.text, e, p.label);
                 (p, themes)
             })
             .collect())

@@ -32,6 +32,15 @@ pub mod window;
 /// A prediction with the sentence's policy themes, best first.
 pub type Tagged = (Prediction, Vec<String>);
 
+/// A sentence's text with its tokenization, as the pipeline hands it to a classifier.
+#[derive(Debug, Clone, Copy)]
+pub struct Tokenized<'a> {
+    /// The sentence.
+    pub text: &'a str,
+    /// Its tokens.
+    pub encoded: &'a Encoded,
+}
+
 /// Anything that labels sentences: the hook through which a classifier enters the pipeline.
 ///
 /// Which sentences share a batch depends on how fast the input comes (see the
@@ -48,7 +57,7 @@ pub trait Classify: Sync {
     fn encode(&self, text: &str) -> crate::Result<Encoded>;
     /// Labels tokenized sentences, one prediction each, in order, with each sentence's
     /// policy themes (best first; none from a classifier that tags no themes).
-    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>>;
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>>;
 }
 
 impl Classify for Classifier {
@@ -56,8 +65,9 @@ impl Classify for Classifier {
         self.tokenizer().encode(text)
     }
 
-    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
-        Ok(Classifier::classify_encoded(self, encoded)?
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
+        let encoded: Vec<&Encoded> = batch.iter().map(|s| s.encoded).collect();
+        Ok(Classifier::classify_encoded(self, &encoded)?
             .into_iter()
             .map(|p| (p, Vec::new()))
             .collect())

@@ -32,11 +32,12 @@ impl Classify for Keyword {
         })
     }
 
-    fn classify_encoded(&self, encoded: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
-        let texts: Vec<String> = encoded
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
+        let texts: Vec<String> = batch
             .iter()
-            .map(|e| e.ids.iter().map(|&b| b as u8 as char).collect())
+            .map(|s| s.encoded.ids.iter().map(|&b| b as u8 as char).collect())
             .collect();
+        assert!(texts.iter().zip(batch).all(|(t, s)| t == s.text));
         self.calls.lock().unwrap().push(texts.clone());
         if texts.iter().any(|t| t.contains("poison")) {
             return Err(crate::Error::Model("poisoned sentence".into()));
@@ -270,7 +271,7 @@ fn a_classifier_giving_too_few_predictions_is_a_failure() {
                 truncated: false,
             })
         }
-        fn classify_encoded(&self, _: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
+        fn classify_encoded(&self, _: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
             Ok(vec![])
         }
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{Classify, Labelling, RunStats, Tagged, Tuning};
+use super::{Classify, Labelling, RunStats, Tagged, Tokenized, Tuning};
 use crate::model::tokenizer::Encoded;
 
 /// What became of one distinct sentence text.
@@ -44,7 +44,13 @@ pub fn label(
         .sum::<usize>();
 
     let started = Instant::now();
-    let outcomes = classify_all(classifier, &encoded, batch_size, tuning.sort_by_length);
+    let outcomes = classify_all(
+        classifier,
+        &distinct,
+        &encoded,
+        batch_size,
+        tuning.sort_by_length,
+    );
     stats.classify += started.elapsed();
 
     slots
@@ -82,22 +88,28 @@ fn distinct<'t>(texts: &[&'t str]) -> (Vec<&'t str>, Vec<usize>) {
 /// tokenized keeps its error.
 fn classify_all(
     classifier: &dyn Classify,
+    texts: &[&str],
     encoded: &[Result<Encoded, Arc<crate::Error>>],
     batch_size: usize,
     sort: bool,
 ) -> Vec<Outcome> {
-    let mut order: Vec<(usize, &Encoded)> = encoded
+    let mut order: Vec<(usize, Tokenized)> = texts
         .iter()
+        .zip(encoded)
         .enumerate()
-        .filter_map(|(i, e)| e.as_ref().ok().map(|e| (i, e)))
+        .filter_map(|(i, (&text, e))| {
+            e.as_ref()
+                .ok()
+                .map(|encoded| (i, Tokenized { text, encoded }))
+        })
         .collect();
     if sort {
-        order.sort_by_key(|(_, e)| e.ids.len());
+        order.sort_by_key(|(_, s)| s.encoded.ids.len());
     }
     let classified: Vec<(usize, Outcome)> = order
         .par_chunks(batch_size)
         .flat_map_iter(|batch| {
-            let sentences: Vec<&Encoded> = batch.iter().map(|(_, e)| *e).collect();
+            let sentences: Vec<Tokenized> = batch.iter().map(|(_, s)| *s).collect();
             let outcomes = classify_batch(classifier, &sentences);
             batch.iter().map(|(i, _)| *i).zip(outcomes)
         })
@@ -119,7 +131,7 @@ fn classify_all(
 
 /// Labels one batch; when the batch fails, tries each sentence alone so that one bad
 /// sentence costs only its own label.
-fn classify_batch(classifier: &dyn Classify, batch: &[&Encoded]) -> Vec<Outcome> {
+fn classify_batch(classifier: &dyn Classify, batch: &[Tokenized<'_>]) -> Vec<Outcome> {
     match checked_classify(classifier, batch) {
         Ok(predictions) => predictions.into_iter().map(Ok).collect(),
         Err(_) if batch.len() > 1 => batch
@@ -135,7 +147,10 @@ fn classify_batch(classifier: &dyn Classify, batch: &[&Encoded]) -> Vec<Outcome>
 }
 
 /// Calls the classifier and checks that it gave one prediction per sentence.
-fn checked_classify(classifier: &dyn Classify, batch: &[&Encoded]) -> crate::Result<Vec<Tagged>> {
+fn checked_classify(
+    classifier: &dyn Classify,
+    batch: &[Tokenized<'_>],
+) -> crate::Result<Vec<Tagged>> {
     let predictions = classifier.classify_encoded(batch)?;
     if predictions.len() != batch.len() {
         return Err(crate::Error::Model(format!(
