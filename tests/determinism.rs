@@ -4,9 +4,12 @@
 //! run or in `--shard K/N` slices; and `Classifier::classify` gives a sentence the
 //! same prediction whatever else shares its call.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::json_lines;
 use serde_json::Value;
 
 /// Largest difference allowed between two scores of one sentence.
@@ -60,15 +63,7 @@ fn label(dir: &Path, args: &[&str]) -> Vec<Value> {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{args:?}: {err}");
-    parse(&out.stdout)
-}
-
-fn parse(stdout: &[u8]) -> Vec<Value> {
-    std::str::from_utf8(stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    json_lines(&out.stdout)
 }
 
 /// The record without its scores, which are compared within [`TOLERANCE`].
@@ -135,7 +130,7 @@ fn standard_input_gives_what_the_file_gives() {
         .output()
         .unwrap();
     assert!(piped.status.success());
-    let mut piped = parse(&piped.stdout);
+    let mut piped = json_lines(&piped.stdout);
     for r in &mut piped {
         assert_eq!(r["doc"], "-");
         r["doc"] = "statements.jsonl".into();
