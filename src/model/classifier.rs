@@ -7,7 +7,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::bert::{fuse_qkv, Encoder, EncoderConfig};
+use super::bert::{fuse_qkv, Encoder, EncoderConfig, Precision};
 use super::embedder::{normalise, Embedder};
 use super::head::Head;
 use super::tokenizer::{Encoded, SentenceTokenizer};
@@ -62,6 +62,24 @@ fn check_weights(manifest: &Manifest, weights: &[u8]) -> Result<()> {
         "model.safetensors does not match the sha256 of polrec.json (expected {expected}, found {actual}): \
          the weights are damaged or belong to another model"
     )))
+}
+
+/// Environment variable choosing the arithmetic of a loaded classifier: `int8` (the
+/// default: int8 linear layers, on the stored int8 codes when the weights were stored
+/// so) or `f32`. Int8 needs AVX2; other CPUs run f32 either way.
+pub const PRECISION_VAR: &str = "POLREC_PRECISION";
+
+/// The precision [`PRECISION_VAR`] asks for.
+fn precision_from_env() -> Result<Precision> {
+    match std::env::var(PRECISION_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(Precision::Int8),
+        Ok(v) if v.eq_ignore_ascii_case("int8") => Ok(Precision::Int8),
+        Ok(v) if v.eq_ignore_ascii_case("f32") => Ok(Precision::F32),
+        Ok(v) => Err(Error::Model(format!(
+            "{PRECISION_VAR} is `{v}`: it must be `int8` or `f32`"
+        ))),
+        Err(e) => Err(Error::Model(format!("{PRECISION_VAR}: {e}"))),
+    }
 }
 
 /// Encoder layers whose output gives the topic embeddings of [`Classifier::embed`].
@@ -209,6 +227,7 @@ impl Classifier {
             )));
         }
         check_weights(&manifest, weights)?;
+        let stored = weights::read_int8(weights).map_err(in_file("model.safetensors"))?;
         let mut w = weights::read(weights, &Device::Cpu).map_err(in_file("model.safetensors"))?;
         let head = Head::new(
             take_head(&mut w, "head.weight")?,
@@ -217,8 +236,17 @@ impl Classifier {
         )
         .map_err(in_file("model.safetensors"))?;
         fuse_qkv(&mut w, config.num_hidden_layers).map_err(in_file("model.safetensors"))?;
-        let encoder = Encoder::from_tensors(config, &w)
+        let mut encoder = Encoder::from_tensors(config, &w)
             .map_err(|e| within("model.safetensors does not fit config.json", e))?;
+        drop(w);
+        if precision_from_env()? == Precision::Int8
+            && !encoder
+                .use_stored_int8(&stored)
+                .map_err(|e| within("model.safetensors does not fit config.json", e))?
+        {
+            encoder.set_precision(Precision::Int8);
+        }
+        drop(stored);
         let max_len = manifest
             .max_len
             .min(encoder.config().max_position_embeddings);
@@ -240,6 +268,21 @@ impl Classifier {
     /// The tokenizer.
     pub fn tokenizer(&self) -> &SentenceTokenizer {
         self.embedder.tokenizer()
+    }
+
+    /// The arithmetic of the encoder's linear layers (chosen at load time by
+    /// [`PRECISION_VAR`]).
+    pub fn precision(&self) -> Precision {
+        self.embedder.precision()
+    }
+
+    /// The same classifier with the encoder's linear layers at `precision` (see
+    /// [`Encoder::set_precision`]).
+    pub fn with_precision(self, precision: Precision) -> Classifier {
+        Classifier {
+            embedder: self.embedder.with_precision(precision),
+            head: self.head,
+        }
     }
 
     /// Labels sentences: one prediction each, in order.
@@ -281,9 +324,9 @@ impl Classifier {
         let encoded = self.tokenizer().encode_all(texts)?;
         match self
             .embedder
-            .pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
+            .pooled_through(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
         {
-            Some((_, topic)) => {
+            Some(topic) => {
                 let mut rows = topic.to_vec2::<f32>()?;
                 normalise(&mut rows);
                 Ok(rows)

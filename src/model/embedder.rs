@@ -5,26 +5,15 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
-use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
-use super::tokenizer::{pad_batch_to, Encoded, SentenceTokenizer};
+use super::bert::{fuse_qkv, Encoder, EncoderConfig, Precision};
+use super::tokenizer::{Encoded, SentenceTokenizer};
 use super::weights;
 use crate::{Error, Result};
 
 /// Largest number of sentences in one encoder batch.
 const MAX_BATCH: usize = 64;
-/// Largest number of padded tokens in one encoder batch.
+/// Largest number of tokens in one encoder batch (no padding is computed).
 const TOKEN_BUDGET: usize = 64 * 48;
-/// Sentences are padded to a multiple of this many tokens (see [`Embedder::pooled`]).
-const WIDTH_STEP: usize = 8;
-
-/// A mask source for inference, where no dropout is ever asked for.
-struct NoDropout;
-
-impl MaskSource for NoDropout {
-    fn mask(&mut self, _: &[usize], _: f32, _: &Device) -> Result<Tensor> {
-        Err(Error::Model("dropout asked for in inference".into()))
-    }
-}
 
 /// Tokenizer and encoder: turns sentences into mean-pooled embeddings.
 pub struct Embedder {
@@ -33,9 +22,21 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    /// An embedder from its parts.
+    /// An embedder from its parts, at the encoder's precision.
     pub fn new(tokenizer: SentenceTokenizer, encoder: Encoder) -> Embedder {
         Embedder { tokenizer, encoder }
+    }
+
+    /// The same embedder with the encoder's linear layers at `precision` (see
+    /// [`Encoder::set_precision`]).
+    pub fn with_precision(mut self, precision: Precision) -> Embedder {
+        self.encoder.set_precision(precision);
+        self
+    }
+
+    /// The precision in effect (int8 falls back to f32 on CPUs without AVX2).
+    pub fn precision(&self) -> Precision {
+        self.encoder.precision()
     }
 
     /// Loads a plain sentence-transformers / Hugging Face BERT directory (`config.json`,
@@ -77,81 +78,95 @@ impl Embedder {
     }
 
     /// Pooled embeddings `[n, hidden]` of tokenized sentences in input order (`None`
-    /// for no input).
-    ///
-    /// A sentence's embedding depends on nothing but the sentence, to the last bit:
-    /// padding changes the order in which the encoder sums (softmax, attention,
-    /// pooling) and so the rounding, so each sentence is padded to a width given by
-    /// its own length alone ([`padded_width`]) and batched only with sentences of the
-    /// same width, under a token budget. (The encoder's rows are otherwise computed
-    /// independently of each other and of the batch size.) The output of a run then
-    /// does not depend on how sentences were grouped into batches — by `--batch-size`,
-    /// by the timing of the input, or by where a `--resume` started.
+    /// for no input). Batches are formed from length-sorted sentences under a token budget.
     pub fn pooled(&self, encoded: &[&Encoded]) -> Result<Option<Tensor>> {
         Ok(self.pooled_tapped(encoded, usize::MAX)?.map(|(p, _)| p))
     }
 
-    /// Like [`Embedder::pooled`] (and batched the same way), with also the pooled
-    /// hidden states after the first `tap` layers (see [`Encoder::forward_tapped`]);
-    /// `[n, hidden]` each.
+    /// Like [`Embedder::pooled`], with also the pooled hidden states after the first
+    /// `tap` layers (see [`Encoder::forward_tapped`]); `[n, hidden]` each.
     pub fn pooled_tapped(
         &self,
         encoded: &[&Encoded],
         tap: usize,
     ) -> Result<Option<(Tensor, Tensor)>> {
-        let max_len = self.tokenizer.max_len();
-        let width = |i: usize| padded_width(encoded[i].ids.len(), max_len);
-        let mut order: Vec<usize> = (0..encoded.len()).collect();
-        order.sort_by_key(|&i| width(i));
-        let mut sorted_out: Vec<Tensor> = Vec::new();
-        let mut sorted_tap: Vec<Tensor> = Vec::new();
+        let Some(parts) = self.batched(encoded, |batch| self.encoder.embed_tapped(batch, tap))?
+        else {
+            return Ok(None);
+        };
+        let (out, tapped): (Vec<Tensor>, Vec<Option<Tensor>>) = parts.into_iter().unzip();
+        let tapped: Option<Vec<Tensor>> = tapped.into_iter().collect();
+        let restore = |parts: &[Tensor]| -> Result<Tensor> {
+            Ok(Tensor::cat(parts, 0)?.index_select(&self.restore_order(encoded)?, 0)?)
+        };
+        let out = restore(&out)?;
+        let tapped = match tapped {
+            Some(t) => restore(&t)?,
+            None => out.clone(),
+        };
+        Ok(Some((out, tapped)))
+    }
+
+    /// Pooled hidden states `[n, hidden]` after the first `layers` layers only (see
+    /// [`Encoder::embed_through`]), in input order (`None` for no input).
+    pub fn pooled_through(&self, encoded: &[&Encoded], layers: usize) -> Result<Option<Tensor>> {
+        let Some(parts) = self.batched(encoded, |batch| {
+            Ok((self.encoder.embed_through(batch, layers)?, None))
+        })?
+        else {
+            return Ok(None);
+        };
+        let parts: Vec<Tensor> = parts.into_iter().map(|(p, _)| p).collect();
+        let order = self.restore_order(encoded)?;
+        Ok(Some(Tensor::cat(&parts, 0)?.index_select(&order, 0)?))
+    }
+
+    /// Runs `encode` on length-sorted batches of the sentences under the token budget,
+    /// in sorted order (`None` for no input).
+    fn batched(
+        &self,
+        encoded: &[&Encoded],
+        encode: impl Fn(&[&[u32]]) -> Result<(Tensor, Option<Tensor>)>,
+    ) -> Result<Option<Vec<(Tensor, Option<Tensor>)>>> {
+        let order = length_order(encoded);
+        let mut parts = Vec::new();
         let mut i = 0;
         while i < order.len() {
-            let w = width(order[i]);
-            let per_batch = (TOKEN_BUDGET / w).clamp(1, MAX_BATCH);
             let mut j = i + 1;
-            while j < order.len() && j - i < per_batch && width(order[j]) == w {
+            let mut tokens = encoded[order[i]].ids.len();
+            while j < order.len()
+                && j - i < MAX_BATCH
+                && tokens + encoded[order[j]].ids.len() <= TOKEN_BUDGET
+            {
+                tokens += encoded[order[j]].ids.len();
                 j += 1;
             }
-            let batch: Vec<&Encoded> = order[i..j].iter().map(|&k| encoded[k]).collect();
-            let b = pad_batch_to(&batch, w, &Device::Cpu)?;
-            let (hidden, tapped) =
-                self.encoder
-                    .forward_tapped(&b.ids, &b.mask, Mode::Infer, &mut NoDropout, tap)?;
-            sorted_out.push(Encoder::mean_pool(&hidden, &b.mask)?);
-            if let Some(t) = tapped {
-                sorted_tap.push(Encoder::mean_pool(&t, &b.mask)?);
-            }
+            let batch: Vec<&[u32]> = order[i..j]
+                .iter()
+                .map(|&k| encoded[k].ids.as_slice())
+                .collect();
+            parts.push(encode(&batch)?);
             i = j;
         }
-        if sorted_out.is_empty() {
-            return Ok(None);
-        }
+        Ok((!parts.is_empty()).then_some(parts))
+    }
+
+    /// Indices that put rows computed in [`length_order`] back in input order.
+    fn restore_order(&self, encoded: &[&Encoded]) -> Result<Tensor> {
+        let order = length_order(encoded);
         let mut inverse = vec![0u32; order.len()];
         for (pos, &k) in order.iter().enumerate() {
             inverse[k] = pos as u32;
         }
-        let idx = Tensor::from_vec(inverse, order.len(), &Device::Cpu)?;
-        let restore = |parts: &[Tensor]| -> Result<Tensor> {
-            Ok(Tensor::cat(parts, 0)?.index_select(&idx, 0)?)
-        };
-        let out = restore(&sorted_out)?;
-        let tapped = if sorted_tap.is_empty() {
-            out.clone()
-        } else {
-            restore(&sorted_tap)?
-        };
-        Ok(Some((out, tapped)))
+        Ok(Tensor::from_vec(inverse, order.len(), &Device::Cpu)?)
     }
 }
 
-/// The width a sentence of `len` tokens is padded to: `len` rounded up to a multiple
-/// of [`WIDTH_STEP`], at most `max_len` (and never below `len`).
-fn padded_width(len: usize, max_len: usize) -> usize {
-    len.div_ceil(WIDTH_STEP)
-        .saturating_mul(WIDTH_STEP)
-        .min(max_len)
-        .max(len)
+/// Sentence indices sorted by length (stable: ties keep input order).
+fn length_order(encoded: &[&Encoded]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..encoded.len()).collect();
+    order.sort_by_key(|&i| encoded[i].ids.len());
+    order
 }
 
 /// Scales each row to unit length.

@@ -5,6 +5,7 @@ pub mod bert;
 pub mod classifier;
 pub mod embedder;
 pub mod head;
+pub mod kernels;
 pub mod metrics;
 pub mod tokenizer;
 pub mod train;

@@ -72,16 +72,11 @@ impl SentenceTokenizer {
 
 /// Pads encoded sentences to the longest of them.
 pub fn pad_batch(encoded: &[&Encoded], device: &Device) -> Result<Batch> {
-    let longest = encoded.iter().map(|e| e.ids.len()).max().unwrap_or(0);
-    pad_batch_to(encoded, longest, device)
-}
-
-/// Pads encoded sentences to `width` tokens (at least the longest of them, and 1).
-pub fn pad_batch_to(encoded: &[&Encoded], width: usize, device: &Device) -> Result<Batch> {
     let longest = encoded
         .iter()
         .map(|e| e.ids.len())
-        .fold(width, usize::max)
+        .max()
+        .unwrap_or(0)
         .max(1);
     let mut ids = vec![0u32; encoded.len() * longest];
     let mut mask = vec![0f32; encoded.len() * longest];

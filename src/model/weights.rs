@@ -50,25 +50,12 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>> {
                 .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
                 .collect(),
             Dtype::I8 => {
-                let scale_name = format!("{name}{SCALE_SUFFIX}");
-                let scales = st.tensor(&scale_name).map_err(|_| {
-                    Error::Model(format!("int8 tensor `{name}` lacks `{scale_name}`"))
-                })?;
-                let scales: Vec<f32> = scales
-                    .data()
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                let rows = shape.first().copied().unwrap_or(1);
-                if scales.len() != rows || rows == 0 {
-                    return Err(Error::Model(format!(
-                        "`{scale_name}` does not match `{name}`"
-                    )));
-                }
-                let cols = data.len() / rows;
-                data.iter()
+                let m = int8_matrix(&st, &name, &view)?;
+                let cols = m.shape[1];
+                m.codes
+                    .iter()
                     .enumerate()
-                    .map(|(i, &q)| (q as i8) as f32 * scales[i / cols])
+                    .map(|(i, &q)| q as f32 * m.scales[i / cols])
                     .collect()
             }
             Dtype::I64 => continue, // position ids of some checkpoints: not a weight
@@ -85,6 +72,66 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>> {
         out.insert(name, Tensor::from_vec(values, shape, device)?);
     }
     Ok(out)
+}
+
+/// A matrix stored as int8: row-major codes with one scale per row, `W ≈ codes·scale`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Int8Matrix {
+    /// Codes `[rows, cols]`, row-major.
+    pub codes: Vec<i8>,
+    /// One scale per row.
+    pub scales: Vec<f32>,
+    /// `[rows, cols]`.
+    pub shape: [usize; 2],
+}
+
+/// The matrices of a safetensors buffer stored as int8, by name, with their codes as
+/// stored (for int8 arithmetic without a round trip through f32).
+pub fn read_int8(bytes: &[u8]) -> Result<HashMap<String, Int8Matrix>> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::Model(format!("invalid safetensors: {e}")))?;
+    st.tensors()
+        .into_iter()
+        .filter(|(_, view)| view.dtype() == Dtype::I8)
+        .map(|(name, view)| Ok((name.clone(), int8_matrix(&st, &name, &view)?)))
+        .collect()
+}
+
+/// The int8 tensor `name` with its `.scale` companion, checked.
+fn int8_matrix(st: &SafeTensors, name: &str, view: &TensorView) -> Result<Int8Matrix> {
+    let scale_name = format!("{name}{SCALE_SUFFIX}");
+    let scales = st
+        .tensor(&scale_name)
+        .map_err(|_| Error::Model(format!("int8 tensor `{name}` lacks `{scale_name}`")))?;
+    if scales.dtype() != Dtype::F32 {
+        return Err(Error::Model(format!("`{scale_name}` is not f32")));
+    }
+    let scales: Vec<f32> = scales
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let shape = match *view.shape() {
+        [rows, cols] => [rows, cols],
+        _ => {
+            return Err(Error::Model(format!(
+                "int8 tensor `{name}` is not a matrix"
+            )))
+        }
+    };
+    if scales.len() != shape[0] || shape[0] == 0 {
+        return Err(Error::Model(format!(
+            "`{scale_name}` does not match `{name}`"
+        )));
+    }
+    if view.data().len() != shape[0] * shape[1] {
+        return Err(Error::Model(format!("tensor `{name}` is truncated")));
+    }
+    Ok(Int8Matrix {
+        codes: view.data().iter().map(|&b| b as i8).collect(),
+        scales,
+        shape,
+    })
 }
 
 /// Whether a tensor is stored as int8 under [`Storage::Int8`]: the large matrices.
