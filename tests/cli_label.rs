@@ -5,9 +5,12 @@
 //! what `label` itself guarantees (order, indices, offsets, carried fields, formats),
 //! and take exact snapshots only where splitting plays no part (`--no-split`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::json_lines;
 use serde_json::{json, Value};
 
 fn fixtures() -> PathBuf {
@@ -20,14 +23,6 @@ fn label() -> Command {
     cmd.current_dir(fixtures())
         .args(["label", "--segment-only"]);
     cmd
-}
-
-fn parse(stdout: &[u8]) -> Vec<Value> {
-    std::str::from_utf8(stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
 }
 
 fn stderr(output: &std::process::Output) -> String {
@@ -98,7 +93,7 @@ fn a_directory_is_walked_in_path_order_leaving_out_hidden_files() {
     let out = label().arg("speeches").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     let docs: Vec<&str> = records.iter().map(|r| r["doc"].as_str().unwrap()).collect();
     let first_nested = docs
         .iter()
@@ -124,7 +119,7 @@ fn a_directory_is_walked_in_path_order_leaving_out_hidden_files() {
 #[test]
 fn trailing_slash_and_file_paths_are_kept_as_given() {
     let out = label().args(["speeches/", "./lines.txt"]).output().unwrap();
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     assert_eq!(records[0]["doc"], "speeches/ISL_79_2024.txt");
     assert_eq!(records.last().unwrap()["doc"], "./lines.txt");
 }
@@ -134,7 +129,7 @@ fn jsonl_records_carry_their_other_fields_unchanged() {
     let out = label().arg("records.jsonl").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     let source: Vec<Value> = read_fixture("records.jsonl")
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -174,7 +169,7 @@ fn jsonl_records_carry_their_other_fields_unchanged() {
 fn csv_and_tsv_rows_carry_cells_as_strings() {
     let out = label().arg("table.csv").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     let texts = [
         "The Council must act, and it must act now.",
         "We will contribute\nten million dollars.",
@@ -196,7 +191,7 @@ fn csv_and_tsv_rows_carry_cells_as_strings() {
     assert!(by_row.contains(&(2, "c3", "")));
 
     let out = label().arg("table.tsv").output().unwrap();
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     assert_eq!(records.len(), 2);
     assert_eq!(
         (
@@ -214,7 +209,7 @@ fn input_format_overrides_extensions() {
         .args(["--input-format", "text", "records.jsonl"])
         .output()
         .unwrap();
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     assert!(records
         .iter()
         .all(|r| r["record"] == 0 && r.get("id").is_none()));
@@ -229,7 +224,7 @@ fn the_text_field_can_be_named() {
         .write_stdin(input)
         .output()
         .unwrap();
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["text"], "The body holds the text.");
     assert_eq!(records[0]["input_text"], "Not this.");
@@ -241,7 +236,7 @@ fn standard_input_is_text_named_dash() {
     for args in [&[][..], &["-"][..]] {
         let out = label().args(args).write_stdin(text).output().unwrap();
         assert!(out.status.success());
-        let records = parse(&out.stdout);
+        let records = json_lines(&out.stdout);
         assert!(!records.is_empty());
         assert!(records.iter().all(|r| r["doc"] == "-" && r["record"] == 0));
         check_records(&records, |_, _| text.to_string());
@@ -266,7 +261,7 @@ fn jsonl_streams_from_stdin_to_stdout_in_order() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     let ns: Vec<u64> = records.iter().map(|r| r["n"].as_u64().unwrap()).collect();
     assert_eq!(ns, (0..300).collect::<Vec<_>>());
     assert!(records
@@ -313,7 +308,7 @@ fn no_split_records_are_whole_units() {
         .args(["--no-split", "records.jsonl", "table.tsv"])
         .output()
         .unwrap();
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     let texts: Vec<&str> = records
         .iter()
         .map(|r| r["text"].as_str().unwrap())
@@ -366,7 +361,7 @@ fn tsv_output_reads_back_with_the_csv_crate() {
         .output()
         .unwrap();
     let json = label().args(["table.csv", "speeches"]).output().unwrap();
-    let json = parse(&json.stdout);
+    let json = json_lines(&json.stdout);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b'\t')
         .from_reader(&out.stdout[..]);
@@ -390,6 +385,7 @@ fn tsv_output_reads_back_with_the_csv_crate() {
             "iso3",
             "session",
             "year",
+            "truncated",
             "id",
             "country"
         ]
@@ -402,7 +398,7 @@ fn tsv_output_reads_back_with_the_csv_crate() {
         assert_eq!(row[7], *record["text"].as_str().unwrap());
         assert_eq!(&row[8], "");
         assert_eq!(
-            &row[16],
+            &row[17],
             record.get("id").and_then(Value::as_str).unwrap_or("")
         );
     }
@@ -429,7 +425,7 @@ fn inputs_are_read_in_the_order_given() {
         .args(["table.tsv", "records.jsonl", "lines.txt"])
         .output()
         .unwrap();
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     let mut docs: Vec<&str> = records.iter().map(|r| r["doc"].as_str().unwrap()).collect();
     docs.dedup();
     assert_eq!(docs, ["table.tsv", "records.jsonl", "lines.txt"]);
@@ -444,7 +440,7 @@ fn the_embedded_model_labels_every_sentence_and_segment_only_does_not() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let records = parse(&out.stdout);
+    let records = json_lines(&out.stdout);
     assert!(!records.is_empty());
     for r in &records {
         let label = r["label"].as_str().expect("a label");
@@ -463,7 +459,7 @@ fn the_embedded_model_labels_every_sentence_and_segment_only_does_not() {
     }
     let seg = label().args(["lines.txt"]).output().unwrap();
     assert!(seg.status.success());
-    let seg = parse(&seg.stdout);
+    let seg = json_lines(&seg.stdout);
     assert_eq!(seg.len(), records.len());
     assert!(seg
         .iter()
@@ -561,7 +557,7 @@ fn the_output_is_never_read_as_an_input() {
         .unwrap();
     assert!(first.status.success(), "{}", stderr(&first));
     let written = std::fs::read(&output).unwrap();
-    assert!(!parse(&written).is_empty());
+    assert!(!json_lines(&written).is_empty());
     // resuming keeps out.jsonl, which now lies among the inputs, full of `text` fields
     let again = label()
         .arg(dir.path())

@@ -111,6 +111,11 @@ fn training_on_a_tiny_set_is_reproducible() {
         let dir = out.path().join(format!("run{run}"));
         trained.save(&base, Storage::F32, &dir).unwrap();
         bytes.push(std::fs::read(dir.join("model.safetensors")).unwrap());
+        // polrec.json carries the checksum of the weights written.
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("polrec.json")).unwrap()).unwrap();
+        let sha256 = polrec::model::classifier::sha256_hex(bytes.last().unwrap());
+        assert_eq!(manifest["sha256"], sha256.as_str());
         // The written directory loads as a classifier.
         polrec::Classifier::from_dir(&dir).unwrap();
     }

@@ -357,6 +357,7 @@ impl Sink<Record> for CountingSink<'_> {
                 delegation: sentence.delegation.as_deref(),
                 text: &sentence.text,
                 prediction: prediction.as_ref(),
+                truncated: labelled.truncated,
                 themes: &[],
                 meta: doc.meta.as_ref(),
                 carried: &record.carried,

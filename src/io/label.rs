@@ -465,6 +465,17 @@ impl Sink<Pending> for LabelSink<'_> {
                     continue;
                 }
             };
+            let truncated = labelled.truncated;
+            if truncated {
+                self.diagnostics.warn(
+                    &doc.doc,
+                    record.line,
+                    format!(
+                        "sentence {index} is longer than the model's input limit and was labelled from its \
+                         beginning (marked \"truncated\")"
+                    ),
+                );
+            }
             let sentence = &labelled.sentence;
             let output = OutputRecord {
                 doc: &doc.doc,
@@ -476,6 +487,7 @@ impl Sink<Pending> for LabelSink<'_> {
                 delegation: sentence.delegation.as_deref(),
                 text: &sentence.text,
                 prediction: prediction.as_ref().map(|(p, _)| p),
+                truncated,
                 themes: prediction.as_ref().map_or(&[][..], |(_, t)| t.as_slice()),
                 meta: doc.meta.as_ref(),
                 carried: &record.carried,

@@ -28,12 +28,19 @@ pub const META_FIELDS: [&str; 3] = ["iso3", "session", "year"];
 /// The columns `scores` is flattened into in CSV/TSV output.
 pub const SCORE_COLUMNS: [&str; 3] = ["score_call_to_action", "score_commitment", "score_context"];
 
+/// The field marking a sentence cut at the model's input limit: in JSONL present
+/// (`true`) only on such sentences, in CSV/TSV a column after `year`, `true` or empty.
+pub const TRUNCATED_FIELD: &str = "truncated";
+
 /// The name under which an input field called `name` is carried: its own, unless
 /// that is the name of an output field (`label`, `text`, `scores`, …), in which case
 /// it is prefixed with `input_` (repeatedly, should that be taken too).
 pub fn carried_name(name: &str) -> String {
     let mut name = name.to_string();
-    while CORE_FIELDS.contains(&name.as_str()) || SCORE_COLUMNS.contains(&name.as_str()) {
+    while CORE_FIELDS.contains(&name.as_str())
+        || SCORE_COLUMNS.contains(&name.as_str())
+        || name == TRUNCATED_FIELD
+    {
         name.insert_str(0, "input_");
     }
     name
@@ -64,6 +71,8 @@ pub struct OutputRecord<'a> {
     pub text: &'a str,
     /// The classifier's prediction; `None` when there is no classifier.
     pub prediction: Option<&'a Prediction>,
+    /// The sentence was cut at the model's input limit before it was labelled.
+    pub truncated: bool,
     /// Policy themes of the sentence.
     pub themes: &'a [String],
     /// Fields from a UNGDC-style file name.
@@ -79,7 +88,8 @@ impl OutputRecord<'_> {
     }
 }
 
-/// The record as one JSON object: the core fields in order, then `iso3`, `session`
+/// The record as one JSON object: the core fields in order (with `"truncated": true`
+/// after `scores` for a sentence cut at the model's limit), then `iso3`, `session`
 /// and `year` from the file name (where the input record does not carry them
 /// itself), then the carried fields.
 impl Serialize for OutputRecord<'_> {
@@ -95,6 +105,9 @@ impl Serialize for OutputRecord<'_> {
         map.serialize_entry("text", self.text)?;
         map.serialize_entry("label", &self.prediction.map(|p| p.label))?;
         map.serialize_entry("scores", &self.prediction.map(|p| p.scores))?;
+        if self.truncated {
+            map.serialize_entry(TRUNCATED_FIELD, &true)?;
+        }
         map.serialize_entry("themes", self.themes)?;
         if let Some(meta) = self.meta {
             if !self.carries("iso3") {
@@ -125,6 +138,7 @@ mod tests {
         assert_eq!(carried_name("label"), "input_label");
         assert_eq!(carried_name("score_context"), "input_score_context");
         assert_eq!(carried_name("iso3"), "iso3");
+        assert_eq!(carried_name("truncated"), "input_truncated");
     }
 
     #[test]
@@ -160,6 +174,7 @@ mod tests {
             delegation: None,
             text: "We will.",
             prediction: Some(&prediction),
+            truncated: false,
             themes: &themes,
             meta: Some(&meta),
             carried: &carried,
@@ -167,6 +182,16 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&record).unwrap(),
             r#"{"doc":"d.txt","record":1,"sentence":2,"start":3,"end":4,"speaker":"Ms. Dahl","delegation":null,"text":"We will.","label":"commitment","scores":{"call_to_action":0.25,"commitment":0.5,"context":0.25},"themes":["oceans"],"iso3":"NOR","session":75,"year":2021,"id":12345678901234567890123}"#
+        );
+        let cut = OutputRecord {
+            truncated: true,
+            meta: None,
+            carried: &[],
+            ..record
+        };
+        assert_eq!(
+            serde_json::to_string(&cut).unwrap(),
+            r#"{"doc":"d.txt","record":1,"sentence":2,"start":3,"end":4,"speaker":"Ms. Dahl","delegation":null,"text":"We will.","label":"commitment","scores":{"call_to_action":0.25,"commitment":0.5,"context":0.25},"truncated":true,"themes":["oceans"]}"#
         );
     }
 }

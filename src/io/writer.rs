@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::value::RawValue;
 
-use super::record::{OutputRecord, CORE_FIELDS, META_FIELDS, SCORE_COLUMNS};
+use super::record::{OutputRecord, CORE_FIELDS, META_FIELDS, SCORE_COLUMNS, TRUNCATED_FIELD};
 
 /// How output records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,9 +40,11 @@ pub fn table_writer_builder(delimiter: u8) -> csv::WriterBuilder {
 }
 
 /// The fixed columns of table output, before the carried ones: the core fields with
-/// `scores` flattened, then `iso3`, `session`, `year` (always present, empty where unknown).
+/// `scores` flattened, then `iso3`, `session`, `year` (always present, empty where
+/// unknown), then `truncated` (`true` or empty; last, so that the older columns keep
+/// their places).
 pub fn fixed_columns() -> Vec<&'static str> {
-    let mut columns = Vec::with_capacity(CORE_FIELDS.len() + 5);
+    let mut columns = Vec::with_capacity(CORE_FIELDS.len() + 6);
     for field in CORE_FIELDS {
         if field == "scores" {
             columns.extend(SCORE_COLUMNS);
@@ -51,6 +53,7 @@ pub fn fixed_columns() -> Vec<&'static str> {
         }
     }
     columns.extend(META_FIELDS);
+    columns.push(TRUNCATED_FIELD);
     columns
 }
 
@@ -192,6 +195,7 @@ impl Table {
                 Cow::Owned(meta.map(|m| m.year.to_string()).unwrap_or_default())
             }),
         );
+        row.push(Cow::Borrowed(if record.truncated { "true" } else { "" }));
         row.extend(columns.iter().map(|c| carried(c).unwrap_or_default()));
         self.writer.write_record(row.iter().map(|c| c.as_bytes()))?;
         Ok(record
@@ -255,6 +259,7 @@ mod tests {
             delegation: Some("Chile"),
             text: "Hi, \"all\".",
             prediction,
+            truncated: false,
             themes: &[],
             meta: None,
             carried,
@@ -278,7 +283,11 @@ mod tests {
                 context: 0.7,
             },
         };
-        assert!(writer.write(&record(&first, Some(&p))).unwrap().is_empty());
+        let cut = OutputRecord {
+            truncated: true,
+            ..record(&first, Some(&p))
+        };
+        assert!(writer.write(&cut).unwrap().is_empty());
         let second = vec![
             ("extra".to_string(), raw("true")),
             ("n".into(), raw("null")),
@@ -288,9 +297,9 @@ mod tests {
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
             text,
-            "doc,record,sentence,start,end,speaker,delegation,text,label,score_call_to_action,score_commitment,score_context,themes,iso3,session,year,id,n\n\
-             in.jsonl,3,0,0,9,,Chile,\"Hi, \"\"all\"\".\",context,0.1,0.2,0.7,,CHL,,,\"a,1\",\"[1, 2]\"\n\
-             in.jsonl,3,0,0,9,,Chile,\"Hi, \"\"all\"\".\",,,,,,,,,,\n"
+            "doc,record,sentence,start,end,speaker,delegation,text,label,score_call_to_action,score_commitment,score_context,themes,iso3,session,year,truncated,id,n\n\
+             in.jsonl,3,0,0,9,,Chile,\"Hi, \"\"all\"\".\",context,0.1,0.2,0.7,,CHL,,,true,\"a,1\",\"[1, 2]\"\n\
+             in.jsonl,3,0,0,9,,Chile,\"Hi, \"\"all\"\".\",,,,,,,,,,,\n"
         );
     }
 
@@ -314,6 +323,6 @@ mod tests {
         writer.write(&r).unwrap();
         writer.finish().unwrap();
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        assert!(text.ends_with("\tFJI\t76\t2021\n"), "{text}");
+        assert!(text.ends_with("\tFJI\t76\t2021\t\n"), "{text}");
     }
 }

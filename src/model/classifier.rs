@@ -32,6 +32,36 @@ pub struct Manifest {
     pub temperature: f32,
     /// Longest input in tokens; longer sentences are truncated.
     pub max_len: usize,
+    /// SHA-256 of `model.safetensors` as 64 hex digits. Optional; when present the
+    /// weights are checked against it at load, so that corrupt or mismatched weights
+    /// are refused instead of giving wrong labels. [`Trained::save`](super::train::Trained::save)
+    /// always writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// The SHA-256 of `bytes` as 64 lowercase hex digits, as `polrec.json` stores it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks `weights` against the checksum of the manifest, if it has one.
+fn check_weights(manifest: &Manifest, weights: &[u8]) -> Result<()> {
+    let Some(expected) = &manifest.sha256 else {
+        return Ok(());
+    };
+    let actual = sha256_hex(weights);
+    if actual.eq_ignore_ascii_case(expected.trim()) {
+        return Ok(());
+    }
+    Err(Error::Model(format!(
+        "model.safetensors does not match the sha256 of polrec.json (expected {expected}, found {actual}): \
+         the weights are damaged or belong to another model"
+    )))
 }
 
 /// Environment variable choosing the arithmetic of a loaded classifier: `int8` (the
@@ -95,25 +125,38 @@ impl Classifier {
     }
 
     /// Loads `model` — a directory if one exists at that path, else a Hugging Face Hub
-    /// id — or, with `None`, the embedded model.
+    /// id — or, with `None`, the embedded model. A path that exists but is not a
+    /// directory, or that cannot be a hub id (`org/name`), is an error naming it.
     pub fn load(model: Option<&str>) -> Result<Classifier> {
-        match model {
-            None => Classifier::embedded(),
-            Some(m) if Path::new(m).is_dir() => Classifier::from_dir(m),
-            Some(m) => Classifier::from_hub(m),
+        let Some(model) = model else {
+            return Classifier::embedded();
+        };
+        let path = Path::new(model);
+        if path.is_dir() {
+            Classifier::from_dir(path)
+        } else if path.exists() {
+            Err(Error::Model(format!(
+                "{model}: not a directory (a model directory holds {})",
+                MODEL_FILES.join(", ")
+            )))
+        } else if is_hub_id(model) {
+            Classifier::from_hub(model)
+        } else {
+            Err(Error::Model(format!("{model}: no such model directory")))
         }
     }
 
-    /// Loads a model directory holding [`MODEL_FILES`].
+    /// Loads a model directory holding [`MODEL_FILES`]; errors name the directory
+    /// and the file at fault.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Classifier> {
         let dir = dir.as_ref();
         let read = |name: &str| -> Result<Vec<u8>> {
             let path = dir.join(name);
-            std::fs::read(&path).map_err(|source| Error::Io { path, source })
+            std::fs::read(&path).map_err(|e| Error::Model(format!("{}: {e}", path.display())))
         };
         let [c, t, w, m] = MODEL_FILES.map(read);
         Classifier::from_bytes(&c?, &t?, &w?, &m?)
-            .map_err(|e| Error::Model(format!("{}: {e}", dir.display())))
+            .map_err(|e| within(&dir.display().to_string(), e))
     }
 
     /// Loads a model from the Hugging Face Hub by id (`org/name`): the local cache first
@@ -136,22 +179,27 @@ impl Classifier {
                     .build()
                     .and_then(|api| api.model(id.to_string()).get(name))
                     .map_err(|e| {
-                        Error::Model(format!("{id}: `{name}` is not cached and could not be downloaded: {e}"))
+                        Error::Model(format!(
+                            "{id}: no such directory, and `{name}` is not in the Hugging Face cache and could not be \
+                             downloaded: {e}"
+                        ))
                     })?,
             };
             files.push(std::fs::read(&path).map_err(|source| Error::Io { path, source })?);
         }
         Classifier::from_bytes(&files[0], &files[1], &files[2], &files[3])
-            .map_err(|e| Error::Model(format!("{id}: {e}")))
+            .map_err(|e| within(id, e))
     }
 
-    /// Loads a model from the contents of its four files.
+    /// Loads a model from the contents of its four files. The weights are checked
+    /// against the `sha256` of the manifest when it has one; errors name the file at fault.
     pub fn from_bytes(
         config: &[u8],
         tokenizer: &[u8],
         weights: &[u8],
         manifest: &[u8],
     ) -> Result<Classifier> {
+        let in_file = |name: &'static str| move |e: Error| within(name, e);
         let config: EncoderConfig = serde_json::from_slice(config)
             .map_err(|e| Error::Model(format!("config.json: {e}")))?;
         let manifest: Manifest = serde_json::from_slice(manifest)
@@ -162,24 +210,55 @@ impl Classifier {
                 "polrec.json: labels must be {expected:?}"
             )));
         }
-        let stored = weights::read_int8(weights)?;
-        let mut w = weights::read(weights, &Device::Cpu)?;
+        if !(manifest.temperature.is_finite() && manifest.temperature > 0.0) {
+            return Err(Error::Model(format!(
+                "polrec.json: temperature {} is not positive",
+                manifest.temperature
+            )));
+        }
+        if config.num_attention_heads == 0
+            || !config
+                .hidden_size
+                .is_multiple_of(config.num_attention_heads)
+        {
+            return Err(Error::Model(format!(
+                "config.json: hidden_size {} is not a multiple of num_attention_heads {}",
+                config.hidden_size, config.num_attention_heads
+            )));
+        }
+        check_weights(&manifest, weights)?;
+        let stored = weights::read_int8(weights).map_err(in_file("model.safetensors"))?;
+        let mut w = weights::read(weights, &Device::Cpu).map_err(in_file("model.safetensors"))?;
         let head = Head::new(
             take_head(&mut w, "head.weight")?,
             take_head(&mut w, "head.bias")?,
             manifest.temperature,
-        )?;
-        fuse_qkv(&mut w, config.num_hidden_layers)?;
-        let mut encoder = Encoder::from_tensors(config, &w)?;
+        )
+        .map_err(in_file("model.safetensors"))?;
+        fuse_qkv(&mut w, config.num_hidden_layers).map_err(in_file("model.safetensors"))?;
+        let mut encoder = Encoder::from_tensors(config, &w)
+            .map_err(|e| within("model.safetensors does not fit config.json", e))?;
         drop(w);
-        if precision_from_env()? == Precision::Int8 && !encoder.use_stored_int8(&stored)? {
+        if precision_from_env()? == Precision::Int8
+            && !encoder
+                .use_stored_int8(&stored)
+                .map_err(|e| within("model.safetensors does not fit config.json", e))?
+        {
             encoder.set_precision(Precision::Int8);
         }
         drop(stored);
         let max_len = manifest
             .max_len
             .min(encoder.config().max_position_embeddings);
-        let tokenizer = SentenceTokenizer::from_bytes(tokenizer, max_len)?;
+        if max_len < 2 {
+            return Err(Error::Model(format!(
+                "max_len {} (polrec.json) or max_position_embeddings {} (config.json) leaves no room for a sentence",
+                manifest.max_len,
+                encoder.config().max_position_embeddings
+            )));
+        }
+        let tokenizer =
+            SentenceTokenizer::from_bytes(tokenizer, max_len).map_err(in_file("tokenizer.json"))?;
         Ok(Classifier {
             embedder: Embedder::new(tokenizer, encoder),
             head,
@@ -273,6 +352,30 @@ impl Classifier {
 }
 
 fn take_head(w: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
-    w.remove(name)
-        .ok_or_else(|| Error::Model(format!("weights lack the classification head `{name}`")))
+    w.remove(name).ok_or_else(|| {
+        Error::Model(format!(
+            "model.safetensors lacks the classification head `{name}`"
+        ))
+    })
+}
+
+/// A model error placed in `place` (a directory, a hub id, a file): `model: place: what`.
+fn within(place: &str, error: Error) -> Error {
+    match error {
+        Error::Model(message) => Error::Model(format!("{place}: {message}")),
+        other => Error::Model(format!("{place}: {other}")),
+    }
+}
+
+/// Whether `s` can be a Hugging Face Hub model id: `name` or `org/name`, of letters,
+/// digits, `-`, `_` and `.`, not starting with `.` or `-`.
+fn is_hub_id(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('/').collect();
+    parts.len() <= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && !p.starts_with(['.', '-'])
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
 }

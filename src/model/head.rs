@@ -52,10 +52,31 @@ impl Head {
         )
     }
 
-    /// Calibrated predictions for pooled embeddings.
+    /// Calibrated predictions for pooled embeddings `[n, hidden]`.
+    ///
+    /// The logits are computed row by row in a fixed order rather than by one matrix
+    /// product, whose summation order (and so rounding) changes with the number of
+    /// rows: a sentence's scores then do not depend on how many others share its call.
     pub fn predict(&self, pooled: &Tensor) -> Result<Vec<Prediction>> {
-        let logits: Vec<Vec<f32>> = (self.logits(pooled)? / self.temperature as f64)?.to_vec2()?;
-        Ok(logits.iter().map(|l| prediction_from_logits(l)).collect())
+        let weight: Vec<Vec<f32>> = self.linear.weight().to_vec2()?;
+        let bias: Vec<f32> = match self.linear.bias() {
+            Some(b) => b.to_vec1()?,
+            None => vec![0.0; weight.len()],
+        };
+        let rows: Vec<Vec<f32>> = pooled.to_vec2()?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let logits: Vec<f32> = weight
+                    .iter()
+                    .zip(&bias)
+                    .map(|(w, b)| {
+                        (b + w.iter().zip(row).map(|(w, x)| w * x).sum::<f32>()) / self.temperature
+                    })
+                    .collect();
+                prediction_from_logits(&logits)
+            })
+            .collect())
     }
 }
 

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
-use super::classifier::{Manifest, MODEL_FILES};
+use super::classifier::{sha256_hex, Manifest, MODEL_FILES};
 use super::head::{prediction_from_logits, Head};
 use super::metrics::{expected_calibration_error, Evaluation};
 use super::tokenizer::{pad_batch, Encoded, SentenceTokenizer};
@@ -161,7 +161,8 @@ pub struct Trained {
 }
 
 impl Trained {
-    /// Writes a model directory ([`MODEL_FILES`]) that [`super::Classifier::from_dir`] loads.
+    /// Writes a model directory ([`MODEL_FILES`]) that [`super::Classifier::from_dir`]
+    /// loads, with the SHA-256 of the weights in `polrec.json` so that they are checked at load.
     pub fn save(&self, base: &BaseModel, storage: Storage, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.into(),
@@ -177,11 +178,17 @@ impl Trained {
         let (w, b) = self.head.tensors();
         tensors.push(("head.weight".into(), w));
         tensors.push(("head.bias".into(), b));
-        weights::write(&tensors, storage, &dir.join(MODEL_FILES[2]))?;
+        let weights_path = dir.join(MODEL_FILES[2]);
+        weights::write(&tensors, storage, &weights_path)?;
+        let written = std::fs::read(&weights_path).map_err(|source| Error::Io {
+            path: weights_path,
+            source,
+        })?;
         let manifest = Manifest {
             labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
             temperature: self.head.temperature(),
             max_len: base.config.max_position_embeddings,
+            sha256: Some(sha256_hex(&written)),
         };
         write(
             MODEL_FILES[3],

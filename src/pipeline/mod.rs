@@ -108,6 +108,9 @@ pub struct Labelled {
     pub sentence: Sentence,
     /// Its label, if any.
     pub labelling: Labelling,
+    /// The sentence was longer than the model's input limit and was labelled from
+    /// its beginning only (the tokenizer cut it).
+    pub truncated: bool,
 }
 
 /// Receives units back from the pipeline, in input order.
@@ -294,7 +297,10 @@ impl<'c> Pipeline<'c> {
         let labellings = match self.classifier {
             Some(classifier) => self
                 .install(|| window::label(classifier, &texts, self.batch_size, self.tuning, stats)),
-            None => texts.iter().map(|_| Labelling::Unlabelled).collect(),
+            None => texts
+                .iter()
+                .map(|_| (Labelling::Unlabelled, false))
+                .collect(),
         };
         stats.sentences += texts.len();
         stats.units += chunk.len();
@@ -305,9 +311,14 @@ impl<'c> Pipeline<'c> {
         for (unit, sentences) in chunk.into_iter().zip(segmented) {
             let labelled = sentences
                 .into_iter()
-                .map(|sentence| Labelled {
-                    sentence,
-                    labelling: labellings.next().unwrap_or(Labelling::Unlabelled),
+                .map(|sentence| {
+                    let (labelling, truncated) =
+                        labellings.next().unwrap_or((Labelling::Unlabelled, false));
+                    Labelled {
+                        sentence,
+                        labelling,
+                        truncated,
+                    }
                 })
                 .collect();
             sink.unit(unit, labelled)?;

@@ -3,8 +3,12 @@ use std::sync::Mutex;
 use super::*;
 use crate::model::{Label, Scores};
 
+/// Texts longer than this many bytes are cut by the stand-in tokenizer.
+const LONG: usize = 60;
+
 /// Labels by keyword and records the sentences of every call. Its "tokens" are the
-/// bytes of the text; a text holding "untokenizable" cannot be tokenized.
+/// bytes of the text (those of a text longer than [`LONG`] marked truncated, though
+/// kept whole); a text holding "untokenizable" cannot be tokenized.
 #[derive(Default)]
 struct Keyword {
     calls: Mutex<Vec<Vec<String>>>,
@@ -24,7 +28,7 @@ impl Classify for Keyword {
         }
         Ok(Encoded {
             ids: text.bytes().map(u32::from).collect(),
-            truncated: false,
+            truncated: text.len() > LONG,
         })
     }
 
@@ -68,6 +72,7 @@ impl Classify for Keyword {
 }
 
 /// A unit that is just a string with an id.
+#[derive(Clone)]
 struct Doc(usize, String);
 
 impl Unit for Doc {
@@ -88,6 +93,21 @@ type Full = (
     Option<Prediction>,
     Option<String>,
 );
+
+/// Whether each sentence handed back was marked truncated, unit by unit.
+#[derive(Default)]
+struct Truncation(Vec<Vec<bool>>);
+
+impl Sink<Doc> for Truncation {
+    type Error = std::convert::Infallible;
+    fn unit(&mut self, _: Doc, sentences: Vec<Labelled>) -> Result<(), Self::Error> {
+        self.0.push(sentences.iter().map(|l| l.truncated).collect());
+        Ok(())
+    }
+    fn chunk_done(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
 
 /// Collects what the pipeline hands back.
 #[derive(Default)]
@@ -350,7 +370,7 @@ fn a_window_labels_each_distinct_text_once_and_fans_out() {
     let got = window::label(&classifier, &texts, 8, Tuning::default(), &mut stats);
     let summary: Vec<Option<Label>> = got
         .iter()
-        .map(|l| match l {
+        .map(|(l, _)| match l {
             Labelling::Labelled(p, _) => Some(p.label),
             _ => None,
         })
@@ -369,7 +389,7 @@ fn a_window_labels_each_distinct_text_once_and_fans_out() {
             None
         ]
     );
-    assert!(matches!(&got[7], Labelling::Failed(e) if e.to_string().contains("tokenize")));
+    assert!(matches!(&got[7].0, Labelling::Failed(e) if e.to_string().contains("tokenize")));
     assert_eq!(stats.classified, 5);
     assert_eq!(
         stats.tokens,
@@ -432,4 +452,35 @@ fn run_stats_count_units_sentences_and_tokens() {
     assert!((2..=3).contains(&stats.classified), "{}", stats.classified);
     assert_eq!(stats.tokens, "Thank you.".len() + "We act.".len() * 2);
     assert!((1..=2).contains(&stats.chunks));
+}
+
+#[test]
+fn truncation_marks_follow_their_sentences_and_repeats() {
+    let classifier = Keyword::default();
+    let long = "We must ".to_string() + &"act ".repeat(20) + "now.";
+    let units = vec![
+        Doc(0, format!("Short one. {long} Short two.")),
+        Doc(1, "Nothing long here. Nor here.".into()),
+        Doc(2, long.clone()),
+    ];
+    for segmentation in [Segmentation::Split, Segmentation::Whole] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let pipeline = Pipeline::new(Some(&classifier), segmentation, 2).on_pool(&pool);
+        let mut sink = Truncation::default();
+        pipeline.run(units.clone(), &mut sink).unwrap();
+        let expected = match segmentation {
+            Segmentation::Split => vec![vec![false, true, false], vec![false, false], vec![true]],
+            Segmentation::Whole => vec![vec![true], vec![false], vec![true]],
+        };
+        assert_eq!(sink.0, expected, "{segmentation:?}");
+    }
+    // without a classifier nothing is tokenized, so nothing is marked
+    let mut sink = Truncation::default();
+    Pipeline::new(None, Segmentation::Split, 2)
+        .run(units, &mut sink)
+        .unwrap();
+    assert!(sink.0.iter().flatten().all(|t| !t));
 }

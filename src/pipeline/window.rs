@@ -15,15 +15,16 @@ use crate::model::tokenizer::Encoded;
 /// What became of one distinct sentence text.
 type Outcome = Result<Tagged, Arc<crate::Error>>;
 
-/// Labels `texts` in batches of at most `batch_size`, one labelling per text, in order;
-/// adds what it did to `stats`.
+/// Labels `texts` in batches of at most `batch_size`, one labelling per text, in order,
+/// each with whether the text was cut at the model's input limit (tokenized beyond
+/// it); adds what it did to `stats`.
 pub fn label(
     classifier: &dyn Classify,
     texts: &[&str],
     batch_size: usize,
     tuning: Tuning,
     stats: &mut RunStats,
-) -> Vec<Labelling> {
+) -> Vec<(Labelling, bool)> {
     let (distinct, slots) = match tuning.dedupe {
         true => distinct(texts),
         false => (texts.to_vec(), (0..texts.len()).collect()),
@@ -54,9 +55,13 @@ pub fn label(
 
     slots
         .iter()
-        .map(|&slot| match &outcomes[slot] {
-            Ok((prediction, themes)) => Labelling::Labelled(*prediction, themes.clone()),
-            Err(error) => Labelling::Failed(error.clone()),
+        .map(|&slot| {
+            let labelling = match &outcomes[slot] {
+                Ok((prediction, themes)) => Labelling::Labelled(*prediction, themes.clone()),
+                Err(error) => Labelling::Failed(error.clone()),
+            };
+            let truncated = encoded[slot].as_ref().is_ok_and(|e| e.truncated);
+            (labelling, truncated)
         })
         .collect()
 }

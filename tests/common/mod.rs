@@ -143,3 +143,13 @@ pub fn write_tiny_model(dir: &Path, seed: u64, with_head: bool) {
         .unwrap();
     }
 }
+
+/// The records of JSONL output, one JSON value a line (panicking, with the line, on
+/// one that does not parse).
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    std::str::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}

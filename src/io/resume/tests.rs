@@ -30,6 +30,7 @@ fn written(format: OutputFormat) -> (Vec<u8>, Vec<u64>, Vec<RecordKey>) {
             delegation: None,
             text,
             prediction: None,
+            truncated: i == 1,
             themes: &[],
             meta: None,
             carried: &carried,
