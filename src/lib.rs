@@ -5,9 +5,11 @@
 //! Data flows one way:
 //! [`text`] (read, normalise, segment, speakers) → [`model`] (tokenizer, encoder,
 //! head, loading) → [`pipeline`] (batching, threads, ordering) → [`io`] (readers,
-//! writers) → [`analysis`] (themes, compare, report).
+//! writers) → [`analysis`] (themes, compare, report). [`bench`] measures the
+//! pipeline end to end.
 
 pub mod analysis;
+pub mod bench;
 pub mod error;
 pub mod io;
 pub mod model;

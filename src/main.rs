@@ -27,6 +27,8 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Fine-tune the classifier and write a model directory.
     Train(cli::train::TrainArgs),
+    /// Measure the throughput of the whole pipeline on a corpus.
+    Bench(polrec::bench::BenchArgs),
     /// Rewrite a model directory with its weights stored as f32, f16 or int8.
     Convert(cli::convert::ConvertArgs),
 }
@@ -44,6 +46,7 @@ fn run(command: &Command) -> anyhow::Result<bool> {
         Command::Themes(args) => cli::themes::run(args).map(|()| true)?,
         Command::Eval(args) => cli::eval::run(args).map(|()| true)?,
         Command::Train(args) => cli::train::run(args).map(|()| true)?,
+        Command::Bench(args) => polrec::bench::run(args)?.failures == 0,
         Command::Convert(args) => cli::convert::run(args).map(|()| true)?,
     })
 }

@@ -172,15 +172,16 @@ fn tagger_on_the_default_taxonomy_picks_the_closest_prototype() {
     let taxonomy = Taxonomy::embedded().unwrap();
     let tagger = ThemeTagger::new(&taxonomy, &fake_embed).unwrap();
     assert_eq!(tagger.theme_ids().len(), taxonomy.themes.len());
-    let e = &fake_embed(&["Illegal fishing and plastic pollution are destroying the coral reefs of our seas and oceans."]).unwrap()[0];
+    let text = "Illegal fishing and plastic pollution are destroying the coral reefs of our seas and oceans.";
+    let e = &fake_embed(&[text]).unwrap()[0];
     let sims = tagger.similarities(e);
     let best = (0..sims.len())
         .max_by(|&a, &b| sims[a].total_cmp(&sims[b]))
         .unwrap();
     assert_eq!(tagger.theme_ids()[best], "oceans");
-    let tags = tagger.tag(e, Label::Commitment);
+    let tags = tagger.tag(text, e, Label::Commitment);
     assert!(tags.len() <= 3);
-    assert!(tagger.tag(e, Label::Context).is_empty());
+    assert!(tagger.tag(text, e, Label::Context).is_empty());
 }
 
 #[test]

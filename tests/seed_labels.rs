@@ -1,5 +1,6 @@
 //! The seed statement end to end with the embedded model: its 25 sentences get the
-//! labels the classifier issue expects (at least 24 right), and `compare` counts them.
+//! labels the classifier issue expects (at least 24 right), the themes the themes
+//! issue expects, and `compare` counts them.
 
 mod common;
 
@@ -44,6 +45,11 @@ fn the_seed_is_labelled_and_compared_as_expected() {
         .filter(|(r, e)| r["label"] == *e)
         .count();
     assert!(right >= 24, "{right} of 25 seed labels right");
+    // The themes issue: the call to block money-laundering channels (17) gets the
+    // money-laundering theme, the call to train peacekeepers (19) the peacekeeping one.
+    let themes = |n: usize| records[n - 1]["themes"].to_string();
+    assert!(themes(17).contains("anti-money-laundering"), "{}", themes(17));
+    assert!(themes(19).contains("peacekeeping"), "{}", themes(19));
 
     let dir = tempfile::tempdir().unwrap();
     let labelled = dir.path().join("seed.jsonl");

@@ -33,6 +33,10 @@ pub struct Theme {
     pub description: String,
     /// Example phrases that belong to the theme.
     pub examples: Vec<String>,
+    /// Word beginnings that name the theme outright (`peacekeep` matches
+    /// "peacekeepers"); a sentence holding one gets [`TagRule::keyword_bonus`] added
+    /// to the theme's similarity.
+    pub keywords: Vec<String>,
 }
 
 /// The rule that turns cosine similarities into themes.
@@ -47,6 +51,9 @@ pub struct TagRule {
     /// At most this many themes per sentence, best first.
     #[serde(default = "default_max_themes")]
     pub max_themes: usize,
+    /// Added to a theme's similarity when the sentence holds one of its keywords.
+    #[serde(default)]
+    pub keyword_bonus: f32,
 }
 
 fn default_max_themes() -> usize {
@@ -95,6 +102,8 @@ struct RawTheme {
     description: String,
     #[serde(default)]
     examples: Vec<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
 }
 
 impl Taxonomy {
@@ -149,6 +158,13 @@ impl Taxonomy {
         if rule.margin.is_some_and(|m| m.is_nan() || m < 0.0) {
             return Err(config_error(origin, tagging_line, "margin must be >= 0"));
         }
+        if !(0.0..=2.0).contains(&rule.keyword_bonus) {
+            return Err(config_error(
+                origin,
+                tagging_line,
+                "keyword_bonus must lie in [0, 2]",
+            ));
+        }
         if rule.max_themes == 0 {
             return Err(config_error(
                 origin,
@@ -195,11 +211,19 @@ impl Taxonomy {
                     &format!("theme {id:?} has an empty example"),
                 ));
             }
+            if t.keywords.iter().any(|k| k.trim().is_empty()) {
+                return Err(config_error(
+                    origin,
+                    line,
+                    &format!("theme {id:?} has an empty keyword"),
+                ));
+            }
             themes.push(Theme {
                 id,
                 name: t.name,
                 description: t.description,
                 examples: t.examples,
+                keywords: t.keywords.iter().map(|k| k.trim().to_lowercase()).collect(),
             });
         }
         Ok(Taxonomy { rule, themes })
@@ -265,10 +289,13 @@ fn normalised(v: &[f32]) -> Option<Vec<f32>> {
 ///
 /// A theme's prototype is the normalised mean of the normalised embeddings of its
 /// name, its description and each example, computed once in [`ThemeTagger::new`].
+/// A theme's score for a sentence is the cosine of the sentence's embedding with the
+/// prototype, plus the rule's keyword bonus when the sentence holds a theme keyword.
 #[derive(Debug, Clone)]
 pub struct ThemeTagger {
     ids: Vec<String>,
     prototypes: Vec<Vec<f32>>,
+    keywords: Vec<Vec<String>>,
     rule: TagRule,
 }
 
@@ -310,6 +337,7 @@ impl ThemeTagger {
         Ok(ThemeTagger {
             ids: taxonomy.themes.iter().map(|t| t.id.clone()).collect(),
             prototypes,
+            keywords: taxonomy.themes.iter().map(|t| t.keywords.clone()).collect(),
             rule: taxonomy.rule,
         })
     }
@@ -339,26 +367,51 @@ impl ThemeTagger {
             .collect()
     }
 
-    /// The themes of a sentence with this embedding whatever its label, best first.
-    pub fn tag_embedding(&self, embedding: &[f32]) -> Vec<&str> {
+    /// Each theme's score for a sentence (`text`, its `embedding`): the similarity,
+    /// plus the keyword bonus where the text holds one of the theme's keywords.
+    pub fn scores(&self, text: &str, embedding: &[f32]) -> Vec<f32> {
+        let mut scores = self.similarities(embedding);
+        if self.rule.keyword_bonus > 0.0 {
+            let lower = text.to_lowercase();
+            for (score, keywords) in scores.iter_mut().zip(&self.keywords) {
+                if keywords.iter().any(|k| holds_word_start(&lower, k)) {
+                    *score += self.rule.keyword_bonus;
+                }
+            }
+        }
+        scores
+    }
+
+    /// The themes of a sentence whatever its label, best first.
+    pub fn tag_sentence(&self, text: &str, embedding: &[f32]) -> Vec<&str> {
         self.rule
-            .select(&self.similarities(embedding))
+            .select(&self.scores(text, embedding))
             .into_iter()
             .map(|i| self.ids[i].as_str())
             .collect()
     }
 
     /// The themes of a labelled sentence: none for `context`, otherwise as
-    /// [`ThemeTagger::tag_embedding`].
-    pub fn tag(&self, embedding: &[f32], label: Label) -> Vec<String> {
+    /// [`ThemeTagger::tag_sentence`].
+    pub fn tag(&self, text: &str, embedding: &[f32], label: Label) -> Vec<String> {
         if label == Label::Context {
             return Vec::new();
         }
-        self.tag_embedding(embedding)
+        self.tag_sentence(text, embedding)
             .into_iter()
             .map(str::to_string)
             .collect()
     }
+}
+
+/// Whether `keyword` occurs in `text` at the start of a word (both lowercase).
+fn holds_word_start(text: &str, keyword: &str) -> bool {
+    text.match_indices(keyword).any(|(at, _)| {
+        text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
 }
 
 /// One sentence of a theme calibration set.
@@ -472,7 +525,8 @@ pub fn calibrate(
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let similarities: Vec<Vec<f32>> = embed_all(embed, &texts)?
         .iter()
-        .map(|v| tagger.similarities(v))
+        .zip(&texts)
+        .map(|(v, text)| tagger.scores(text, v))
         .collect();
     let gold: Vec<Vec<usize>> = examples
         .iter()
@@ -489,7 +543,7 @@ pub fn calibrate(
             let rule = TagRule {
                 threshold,
                 margin,
-                max_themes: tagger.rule.max_themes,
+                ..tagger.rule
             };
             let mut confusion = Confusion::default();
             for (sims, correct) in similarities.iter().zip(&gold) {
@@ -691,6 +745,7 @@ examples = ["vaccines for all", "end the pandemic"]
             threshold: 0.5,
             margin: None,
             max_themes: 3,
+            keyword_bonus: 0.0,
         };
         assert_eq!(rule.select(&[0.6, 0.2, 0.9, 0.55, 0.7]), vec![2, 4, 0]);
         assert_eq!(rule.select(&[0.1, 0.2]), Vec::<usize>::new());
@@ -705,17 +760,42 @@ examples = ["vaccines for all", "end the pandemic"]
     fn tagger_finds_themes_by_prototype_and_skips_context() {
         let taxonomy = Taxonomy::parse(SMALL, "small.toml").unwrap();
         let tagger = ThemeTagger::new(&taxonomy, &fake_embed).unwrap();
-        let e = &fake_embed(&["We must protect the oceans and their coral"]).unwrap()[0];
-        assert_eq!(tagger.tag_embedding(e), vec!["oceans"]);
+        let text = "We must protect the oceans and their coral";
+        let e = &fake_embed(&[text]).unwrap()[0];
+        assert_eq!(tagger.tag_sentence(text, e), vec!["oceans"]);
         assert_eq!(
-            tagger.tag(e, Label::CallToAction),
+            tagger.tag(text, e, Label::CallToAction),
             vec!["oceans".to_string()]
         );
-        assert!(tagger.tag(e, Label::Context).is_empty());
+        assert!(tagger.tag(text, e, Label::Context).is_empty());
         let sims = tagger.similarities(e);
         assert!(sims[0] > sims[1]);
         // A wrong dimension gives no theme rather than a panic.
-        assert!(tagger.tag_embedding(&[1.0, 2.0]).is_empty());
+        assert!(tagger.tag_sentence(text, &[1.0, 2.0]).is_empty());
+    }
+
+    #[test]
+    fn a_keyword_at_a_word_start_adds_the_bonus() {
+        let with_keywords = SMALL
+            .replace("max_themes = 2", "max_themes = 2\nkeyword_bonus = 0.25")
+            .replace(
+                "examples = [\"vaccines for all\", \"end the pandemic\"]",
+                "examples = [\"vaccines for all\", \"end the pandemic\"]\nkeywords = [\"Vaccin\"]",
+            );
+        let taxonomy = Taxonomy::parse(&with_keywords, "small.toml").unwrap();
+        assert_eq!(taxonomy.get("health").unwrap().keywords, ["vaccin"]);
+        let tagger = ThemeTagger::new(&taxonomy, &fake_embed).unwrap();
+        let text = "Vaccination of seafarers must continue";
+        let e = &fake_embed(&[text]).unwrap()[0];
+        let sims = tagger.similarities(e);
+        let scores = tagger.scores(text, e);
+        assert_eq!(scores[0], sims[0]);
+        assert!((scores[1] - sims[1] - 0.25).abs() < 1e-6);
+        // Inside a word ("antivaccine") is no hit.
+        let inside = tagger.scores("antivaccine campaigns", e);
+        assert_eq!(inside[1], sims[1]);
+        let bad = with_keywords.replace("keyword_bonus = 0.25", "keyword_bonus = 3.0");
+        assert!(Taxonomy::parse(&bad, "small.toml").is_err());
     }
 
     #[test]

@@ -16,8 +16,11 @@ use super::shard::Shard;
 use super::source::{discover, InputFormat, Source};
 use super::writer::{OutputFormat, RecordWriter};
 use crate::analysis::{Taxonomy, ThemeTagger};
-use crate::model::{Classifier, Prediction};
-use crate::pipeline::{Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Unit};
+use crate::model::tokenizer::Encoded;
+use crate::model::Classifier;
+use crate::pipeline::{
+    Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Tagged, Tokenized, Unit,
+};
 use crate::text::{self, DocMeta};
 
 /// Split inputs into sentences and label each one.
@@ -226,17 +229,18 @@ impl ThemedClassifier {
 }
 
 impl Classify for ThemedClassifier {
-    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>> {
-        self.classifier.classify(texts)
+    fn encode(&self, text: &str) -> crate::Result<Encoded> {
+        self.classifier.tokenizer().encode(text)
     }
 
-    fn classify_themed(&self, texts: &[&str]) -> crate::Result<Vec<(Prediction, Vec<String>)>> {
-        let (predictions, embeddings) = self.classifier.classify_and_embed(texts)?;
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
+        let encoded: Vec<&Encoded> = batch.iter().map(|s| s.encoded).collect();
+        let (predictions, embeddings) = self.classifier.classify_and_embed(&encoded)?;
         Ok(predictions
             .into_iter()
-            .zip(&embeddings)
-            .map(|(p, e)| {
-                let themes = self.tagger.tag(e, p.label);
+            .zip(batch.iter().zip(&embeddings))
+            .map(|(p, (sentence, e))| {
+                let themes = self.tagger.tag(sentence.text, e, p.label);
                 (p, themes)
             })
             .collect())

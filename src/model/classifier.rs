@@ -222,13 +222,12 @@ impl Classifier {
     }
 
     /// Labels sentences and gives their topic embeddings ([`Classifier::embed`]) from
-    /// the same encoder pass, for theme tagging.
-    pub fn classify_and_embed(&self, texts: &[&str]) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
-        let encoded = self.tokenizer().encode_all(texts)?;
-        match self
-            .embedder
-            .pooled_tapped(&encoded.iter().collect::<Vec<_>>(), TOPIC_LAYERS)?
-        {
+    /// the same encoder pass, for theme tagging; sentences already tokenized.
+    pub fn classify_and_embed(
+        &self,
+        encoded: &[&Encoded],
+    ) -> Result<(Vec<Prediction>, Vec<Vec<f32>>)> {
+        match self.embedder.pooled_tapped(encoded, TOPIC_LAYERS)? {
             Some((p, topic)) => {
                 let predictions = self.head.predict(&p)?;
                 let mut rows = topic.to_vec2::<f32>()?;

@@ -5,8 +5,9 @@
 //! (a record of an input, a line, …) and gives each one back to a [`Sink`] with its
 //! labelled sentences, in the order the units came in. It works chunk by chunk so
 //! that a corpus is never held in memory whole: a chunk is segmented in parallel,
-//! its sentences are classified in batches of `batch_size` in parallel, and its units
-//! are handed to the sink in order before the next chunk is taken.
+//! its sentences are labelled as one [`window`] (each distinct text once, tokenized
+//! in parallel, batched by token length, batches classified in parallel), and its
+//! units are handed to the sink in order before the next chunk is taken.
 //!
 //! Units are pulled from their iterator on a thread of their own, a bounded queue
 //! ahead of the work. A chunk takes the units waiting in the queue, up to a size
@@ -17,10 +18,28 @@
 //! Parallel work runs on the rayon pool given with [`Pipeline::on_pool`], or else on
 //! the current one.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use rayon::prelude::*;
 
+use crate::model::tokenizer::Encoded;
 use crate::model::{Classifier, Prediction};
 use crate::text::{self, Sentence};
+
+pub mod window;
+
+/// A prediction with the sentence's policy themes, best first.
+pub type Tagged = (Prediction, Vec<String>);
+
+/// A sentence's text with its tokenization, as the pipeline hands it to a classifier.
+#[derive(Debug, Clone, Copy)]
+pub struct Tokenized<'a> {
+    /// The sentence.
+    pub text: &'a str,
+    /// Its tokens.
+    pub encoded: &'a Encoded,
+}
 
 /// Anything that labels sentences: the hook through which a classifier enters the pipeline.
 ///
@@ -29,24 +48,29 @@ use crate::text::{self, Sentence};
 /// prediction must not depend on the other sentences of its batch for the output
 /// to be reproducible.
 ///
+/// The pipeline tokenizes on its own (in parallel, so that it can batch sentences of
+/// like length), then hands the classifier batches of tokenized sentences.
+///
 /// [`Classifier`] implements it; tests implement it with stand-ins.
 pub trait Classify: Sync {
-    /// Labels `texts`, one prediction per text, in order.
-    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>>;
-
-    /// Labels `texts` and gives each its policy themes (best first); by default none.
-    fn classify_themed(&self, texts: &[&str]) -> crate::Result<Vec<(Prediction, Vec<String>)>> {
-        Ok(self
-            .classify(texts)?
-            .into_iter()
-            .map(|p| (p, Vec::new()))
-            .collect())
-    }
+    /// Tokenizes one sentence.
+    fn encode(&self, text: &str) -> crate::Result<Encoded>;
+    /// Labels tokenized sentences, one prediction each, in order, with each sentence's
+    /// policy themes (best first; none from a classifier that tags no themes).
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>>;
 }
 
 impl Classify for Classifier {
-    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>> {
-        Classifier::classify(self, texts)
+    fn encode(&self, text: &str) -> crate::Result<Encoded> {
+        self.tokenizer().encode(text)
+    }
+
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
+        let encoded: Vec<&Encoded> = batch.iter().map(|s| s.encoded).collect();
+        Ok(Classifier::classify_encoded(self, &encoded)?
+            .into_iter()
+            .map(|p| (p, Vec::new()))
+            .collect())
     }
 }
 
@@ -72,8 +96,9 @@ pub enum Labelling {
     Unlabelled,
     /// The classifier's prediction, and the sentence's policy themes (best first).
     Labelled(Prediction, Vec<String>),
-    /// The classifier failed on this sentence (also when tried alone).
-    Failed(crate::Error),
+    /// The classifier failed on this sentence (also when tried alone); shared by the
+    /// repeats of the sentence in its window.
+    Failed(Arc<crate::Error>),
 }
 
 /// One sentence of a unit with its labelling.
@@ -97,16 +122,69 @@ pub trait Sink<U> {
 
 /// Approximate bytes of text per sentence, used to size chunks before segmenting.
 const BYTES_PER_SENTENCE: usize = 150;
-/// Batches per thread in a chunk, so that threads stay busy on uneven batches.
+/// Batches per thread in a chunk, so that threads stay busy on uneven batches and the
+/// sentences of a chunk are many enough to batch by length.
 const BATCHES_PER_THREAD: usize = 4;
 /// Units read ahead of the work, at most.
 const QUEUED_UNITS: usize = 1024;
+
+/// Which speed-ups of the pipeline are on; all are by default, and leave the labels
+/// as they are. Switching one off is for measuring what it is worth
+/// (`benches/pipeline.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Label each distinct sentence text of a chunk once, and give its label to the
+    /// repeats (UN statements repeat formulas such as "Thank you, Mr. President.").
+    pub dedupe: bool,
+    /// Tokenize the sentences of a chunk in parallel (else on one thread).
+    pub parallel_tokenize: bool,
+    /// Batch the sentences of a chunk in order of token length, so that a batch pads
+    /// little (else in input order).
+    pub sort_by_length: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            dedupe: true,
+            parallel_tokenize: true,
+            sort_by_length: true,
+        }
+    }
+}
+
+/// What a run did and where its time went. The stages run one after another on the
+/// calling thread, chunk by chunk, while the units are read on a thread of their own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStats {
+    /// Units handed to the sink.
+    pub units: usize,
+    /// Sentences handed to the sink.
+    pub sentences: usize,
+    /// Sentences given to the classifier: the distinct texts of each chunk.
+    pub classified: usize,
+    /// Tokens of the sentences (special tokens included, padding not), repeats counted.
+    pub tokens: usize,
+    /// Chunks processed.
+    pub chunks: usize,
+    /// Time waiting for units to be read.
+    pub waiting: Duration,
+    /// Time segmenting.
+    pub segment: Duration,
+    /// Time tokenizing.
+    pub tokenize: Duration,
+    /// Time encoding and classifying.
+    pub classify: Duration,
+    /// Time in the sink.
+    pub sink: Duration,
+}
 
 /// Segments and labels units; see the module documentation.
 pub struct Pipeline<'c> {
     classifier: Option<&'c dyn Classify>,
     segmentation: Segmentation,
     batch_size: usize,
+    tuning: Tuning,
     pool: Option<&'c rayon::ThreadPool>,
 }
 
@@ -122,6 +200,7 @@ impl<'c> Pipeline<'c> {
             classifier,
             segmentation,
             batch_size: batch_size.max(1),
+            tuning: Tuning::default(),
             pool: None,
         }
     }
@@ -134,19 +213,27 @@ impl<'c> Pipeline<'c> {
         }
     }
 
+    /// The same pipeline with only the speed-ups of `tuning`.
+    pub fn with_tuning(self, tuning: Tuning) -> Self {
+        Pipeline { tuning, ..self }
+    }
+
+    /// Threads of the pool the work runs on.
+    pub fn threads(&self) -> usize {
+        self.pool
+            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+    }
+
     /// Bytes of unit text gathered into one chunk.
     fn chunk_bytes(&self) -> usize {
-        let threads = self
-            .pool
-            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
-        self.batch_size * threads * BATCHES_PER_THREAD * BYTES_PER_SENTENCE
+        self.batch_size * self.threads() * BATCHES_PER_THREAD * BYTES_PER_SENTENCE
     }
 
     /// Runs every unit of `units` through the pipeline into `sink`, in order.
     ///
     /// The first error of the sink stops the run; units still being read are dropped
     /// (the reading thread ends at its next unit).
-    pub fn run<U, I, S>(&self, units: I, sink: &mut S) -> Result<(), S::Error>
+    pub fn run<U, I, S>(&self, units: I, sink: &mut S) -> Result<RunStats, S::Error>
     where
         U: Unit,
         I: IntoIterator<Item = U>,
@@ -155,6 +242,7 @@ impl<'c> Pipeline<'c> {
     {
         let limit = self.chunk_bytes();
         let units = units.into_iter();
+        let mut stats = RunStats::default();
         std::thread::scope(|scope| {
             let (sender, queue) = std::sync::mpsc::sync_channel(QUEUED_UNITS);
             scope.spawn(move || {
@@ -164,7 +252,12 @@ impl<'c> Pipeline<'c> {
                     }
                 }
             });
-            while let Ok(first) = queue.recv() {
+            loop {
+                let waited = Instant::now();
+                let Ok(first) = queue.recv() else {
+                    break;
+                };
+                stats.waiting += waited.elapsed();
                 let mut bytes = first.text().len();
                 let mut chunk = vec![first];
                 while bytes < limit {
@@ -176,29 +269,38 @@ impl<'c> Pipeline<'c> {
                         Err(_) => break,
                     }
                 }
-                self.run_chunk(chunk, sink)?;
+                self.run_chunk(chunk, sink, &mut stats)?;
             }
-            Ok(())
+            Ok(stats)
         })
     }
 
     /// Segments, labels and hands back one chunk of units.
-    fn run_chunk<U: Unit, S: Sink<U>>(&self, chunk: Vec<U>, sink: &mut S) -> Result<(), S::Error> {
-        let work = || {
-            let segmented: Vec<Vec<Sentence>> =
-                chunk.par_iter().map(|u| self.segment(u.text())).collect();
-            let texts: Vec<&str> = segmented
-                .iter()
-                .flatten()
-                .map(|s| s.text.as_str())
-                .collect();
-            let labellings = self.label(&texts);
-            (segmented, labellings)
+    fn run_chunk<U: Unit, S: Sink<U>>(
+        &self,
+        chunk: Vec<U>,
+        sink: &mut S,
+        stats: &mut RunStats,
+    ) -> Result<(), S::Error> {
+        let started = Instant::now();
+        let segmented: Vec<Vec<Sentence>> =
+            self.install(|| chunk.par_iter().map(|u| self.segment(u.text())).collect());
+        stats.segment += started.elapsed();
+        let texts: Vec<&str> = segmented
+            .iter()
+            .flatten()
+            .map(|s| s.text.as_str())
+            .collect();
+        let labellings = match self.classifier {
+            Some(classifier) => self
+                .install(|| window::label(classifier, &texts, self.batch_size, self.tuning, stats)),
+            None => texts.iter().map(|_| Labelling::Unlabelled).collect(),
         };
-        let (segmented, labellings) = match self.pool {
-            Some(pool) => pool.install(work),
-            None => work(),
-        };
+        stats.sentences += texts.len();
+        stats.units += chunk.len();
+        stats.chunks += 1;
+
+        let started = Instant::now();
         let mut labellings = labellings.into_iter();
         for (unit, sentences) in chunk.into_iter().zip(segmented) {
             let labelled = sentences
@@ -210,7 +312,17 @@ impl<'c> Pipeline<'c> {
                 .collect();
             sink.unit(unit, labelled)?;
         }
-        sink.chunk_done()
+        let done = sink.chunk_done();
+        stats.sink += started.elapsed();
+        done
+    }
+
+    /// Runs `work` on the pipeline's pool, or else on the current one.
+    fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        match self.pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        }
     }
 
     /// The sentences of one unit.
@@ -220,57 +332,6 @@ impl<'c> Pipeline<'c> {
             Segmentation::Whole => text::single_unit(raw).into_iter().collect(),
         }
     }
-
-    /// Labels `texts` in batches, in parallel, keeping their order.
-    fn label(&self, texts: &[&str]) -> Vec<Labelling> {
-        let Some(classifier) = self.classifier else {
-            return texts.iter().map(|_| Labelling::Unlabelled).collect();
-        };
-        texts
-            .par_chunks(self.batch_size)
-            .flat_map_iter(|batch| classify_batch(classifier, batch))
-            .collect()
-    }
-}
-
-/// Labels one batch; when the batch fails, tries each sentence alone so that one bad
-/// sentence costs only its own label.
-fn classify_batch(classifier: &dyn Classify, batch: &[&str]) -> Vec<Labelling> {
-    match checked_classify(classifier, batch) {
-        Ok(predictions) => predictions
-            .into_iter()
-            .map(|(p, t)| Labelling::Labelled(p, t))
-            .collect(),
-        Err(_) if batch.len() > 1 => batch
-            .iter()
-            .map(
-                |text| match checked_classify(classifier, std::slice::from_ref(text)) {
-                    Ok(mut p) => {
-                        let (p, t) = p.remove(0);
-                        Labelling::Labelled(p, t)
-                    }
-                    Err(e) => Labelling::Failed(e),
-                },
-            )
-            .collect(),
-        Err(e) => vec![Labelling::Failed(e)],
-    }
-}
-
-/// Calls the classifier and checks that it gave one prediction per text.
-fn checked_classify(
-    classifier: &dyn Classify,
-    texts: &[&str],
-) -> crate::Result<Vec<(Prediction, Vec<String>)>> {
-    let predictions = classifier.classify_themed(texts)?;
-    if predictions.len() != texts.len() {
-        return Err(crate::Error::Model(format!(
-            "classifier gave {} predictions for {} sentences",
-            predictions.len(),
-            texts.len()
-        )));
-    }
-    Ok(predictions)
 }
 
 #[cfg(test)]

@@ -3,15 +3,38 @@ use std::sync::Mutex;
 use super::*;
 use crate::model::{Label, Scores};
 
-/// Labels by keyword and records the size of every call.
+/// Labels by keyword and records the sentences of every call. Its "tokens" are the
+/// bytes of the text; a text holding "untokenizable" cannot be tokenized.
 #[derive(Default)]
 struct Keyword {
-    calls: Mutex<Vec<usize>>,
+    calls: Mutex<Vec<Vec<String>>>,
+}
+
+impl Keyword {
+    /// The number of sentences of each call.
+    fn call_sizes(&self) -> Vec<usize> {
+        self.calls.lock().unwrap().iter().map(Vec::len).collect()
+    }
 }
 
 impl Classify for Keyword {
-    fn classify(&self, texts: &[&str]) -> crate::Result<Vec<Prediction>> {
-        self.calls.lock().unwrap().push(texts.len());
+    fn encode(&self, text: &str) -> crate::Result<Encoded> {
+        if text.contains("untokenizable") {
+            return Err(crate::Error::Tokenizer("cannot tokenize".into()));
+        }
+        Ok(Encoded {
+            ids: text.bytes().map(u32::from).collect(),
+            truncated: false,
+        })
+    }
+
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
+        let texts: Vec<String> = batch
+            .iter()
+            .map(|s| s.encoded.ids.iter().map(|&b| b as u8 as char).collect())
+            .collect();
+        assert!(texts.iter().zip(batch).all(|(t, s)| t == s.text));
+        self.calls.lock().unwrap().push(texts.clone());
         if texts.iter().any(|t| t.contains("poison")) {
             return Err(crate::Error::Model("poisoned sentence".into()));
         }
@@ -25,16 +48,20 @@ impl Classify for Keyword {
                 } else {
                     Label::Context
                 };
-                let mut p = [0.1, 0.1, 0.1];
-                p[label.index()] = 0.8;
-                Prediction {
+                // Scores that differ from text to text, so that a label given to the
+                // wrong sentence shows.
+                let spread = (t.len() % 17) as f32 / 100.0;
+                let mut p = [0.1 - spread / 2.0, 0.1 - spread / 2.0, 0.1 - spread / 2.0];
+                p[label.index()] = 0.8 + spread;
+                let prediction = Prediction {
                     label,
                     scores: Scores {
                         call_to_action: p[0],
                         commitment: p[1],
                         context: p[2],
                     },
-                }
+                };
+                (prediction, Vec::new())
             })
             .collect())
     }
@@ -52,16 +79,47 @@ impl Unit for Doc {
 /// A sentence as handed back: its text, its label, whether labelling failed.
 type Got = (String, Option<Label>, bool);
 
+/// A sentence as handed back, in full: text, offsets, speaker, prediction or error.
+type Full = (
+    String,
+    usize,
+    usize,
+    Option<String>,
+    Option<Prediction>,
+    Option<String>,
+);
+
 /// Collects what the pipeline hands back.
 #[derive(Default)]
 struct Collect {
     units: Vec<(usize, Vec<Got>)>,
+    full: Vec<(usize, Vec<Full>)>,
     chunks: usize,
 }
 
 impl Sink<Doc> for Collect {
     type Error = std::convert::Infallible;
     fn unit(&mut self, unit: Doc, sentences: Vec<Labelled>) -> Result<(), Self::Error> {
+        let full = sentences
+            .iter()
+            .map(|l| {
+                let s = &l.sentence;
+                let (prediction, error) = match &l.labelling {
+                    Labelling::Unlabelled => (None, None),
+                    Labelling::Labelled(p, _) => (Some(*p), None),
+                    Labelling::Failed(e) => (None, Some(e.to_string())),
+                };
+                (
+                    s.text.clone(),
+                    s.start,
+                    s.end,
+                    s.speaker.clone(),
+                    prediction,
+                    error,
+                )
+            })
+            .collect();
+        self.full.push((unit.0, full));
         let got = sentences
             .into_iter()
             .map(|l| {
@@ -136,7 +194,7 @@ fn labels_follow_their_sentences_across_batches_and_threads() {
             "unit {id}"
         );
     }
-    let calls = classifier.calls.lock().unwrap();
+    let calls = classifier.call_sizes();
     assert!(
         calls.iter().all(|&n| (1..=5).contains(&n)),
         "batch sizes {calls:?}"
@@ -187,7 +245,13 @@ fn whole_segmentation_gives_one_sentence_per_unit_and_none_for_blank() {
 fn a_classifier_giving_too_few_predictions_is_a_failure() {
     struct Short;
     impl Classify for Short {
-        fn classify(&self, _: &[&str]) -> crate::Result<Vec<Prediction>> {
+        fn encode(&self, _: &str) -> crate::Result<Encoded> {
+            Ok(Encoded {
+                ids: vec![1],
+                truncated: false,
+            })
+        }
+        fn classify_encoded(&self, _: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
             Ok(vec![])
         }
     }
@@ -198,4 +262,174 @@ fn a_classifier_giving_too_few_predictions_is_a_failure() {
         vec![Doc(0, "A".into()), Doc(1, "B".into()), Doc(2, "C".into())],
     );
     assert!(out.units.iter().all(|u| u.1.len() == 1 && u.1[0].2));
+}
+
+/// Statements in which formulas repeat, as in UN records, with a failing sentence
+/// (repeated too) and one that cannot be tokenized.
+fn repetitive(n: usize) -> Vec<Doc> {
+    let formulas = [
+        "Thank you, Mr. President.",
+        "I now give the floor to the representative of Chad.",
+        "We must protect civilians.",
+    ];
+    (0..n)
+        .map(|i| {
+            let mut text = format!(
+                "Mr. Lee (Fiji): {} We will fund item {}. {}",
+                formulas[i % 3],
+                i % 7,
+                formulas[(i + 1) % 3]
+            );
+            if i % 10 == 3 {
+                text.push_str(" This is poison.");
+            }
+            if i % 25 == 4 {
+                text.push_str(" This is untokenizable.");
+            }
+            Doc(i, text)
+        })
+        .collect()
+}
+
+#[test]
+fn speed_ups_leave_the_output_as_it_is() {
+    let plain = Tuning {
+        dedupe: false,
+        parallel_tokenize: false,
+        sort_by_length: false,
+    };
+    let run = |tuning: Tuning| {
+        let classifier = Keyword::default();
+        let pipeline = Pipeline::new(Some(&classifier), Segmentation::Split, 4).with_tuning(tuning);
+        run_on(2, pipeline, repetitive(300)).full
+    };
+    let expected = run(plain);
+    assert_eq!(expected.len(), 300);
+    let failed = expected
+        .iter()
+        .flat_map(|u| &u.1)
+        .filter(|s| s.5.is_some())
+        .count();
+    assert!(
+        failed >= 30 + 12,
+        "poisoned and untokenizable sentences fail: {failed}"
+    );
+    for tuning in [
+        Tuning::default(),
+        Tuning {
+            dedupe: false,
+            ..Tuning::default()
+        },
+        Tuning {
+            parallel_tokenize: false,
+            ..Tuning::default()
+        },
+        Tuning {
+            sort_by_length: false,
+            ..Tuning::default()
+        },
+    ] {
+        assert_eq!(run(tuning), expected, "{tuning:?}");
+    }
+}
+
+#[test]
+fn a_window_labels_each_distinct_text_once_and_fans_out() {
+    let classifier = Keyword::default();
+    let texts = [
+        "Thank you, Mr. President.",
+        "We must act.",
+        "Thank you, Mr. President.",
+        "This is poison.",
+        "We will pay.",
+        "This is poison.",
+        "Thank you, Mr. President.",
+        "It is untokenizable.",
+    ];
+    let mut stats = RunStats::default();
+    let got = window::label(&classifier, &texts, 8, Tuning::default(), &mut stats);
+    let summary: Vec<Option<Label>> = got
+        .iter()
+        .map(|l| match l {
+            Labelling::Labelled(p, _) => Some(p.label),
+            _ => None,
+        })
+        .collect();
+    use Label::*;
+    assert_eq!(
+        summary,
+        [
+            Some(Context),
+            Some(CallToAction),
+            Some(Context),
+            None,
+            Some(Commitment),
+            None,
+            Some(Context),
+            None
+        ]
+    );
+    assert!(matches!(&got[7], Labelling::Failed(e) if e.to_string().contains("tokenize")));
+    assert_eq!(stats.classified, 5);
+    assert_eq!(
+        stats.tokens,
+        texts
+            .iter()
+            .filter(|t| !t.contains("untokenizable"))
+            .map(|t| t.len())
+            .sum::<usize>()
+    );
+    // One call of the four tokenized distinct texts, then each alone after the poison.
+    assert_eq!(classifier.call_sizes(), [4, 1, 1, 1, 1]);
+}
+
+#[test]
+fn sorted_batches_hold_sentences_of_like_length() {
+    let classifier = Keyword::default();
+    let texts: Vec<String> = (0..64)
+        .map(|i| format!("Item {i} {}.", "x".repeat((i * 37) % 50)))
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let mut stats = RunStats::default();
+    let got = pool.install(|| window::label(&classifier, &texts, 8, Tuning::default(), &mut stats));
+    assert_eq!(got.len(), 64);
+    let mut spans: Vec<(usize, usize)> = classifier
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|call| {
+            let lengths = call.iter().map(String::len);
+            (lengths.clone().min().unwrap(), lengths.max().unwrap())
+        })
+        .collect();
+    assert_eq!(spans.len(), 8);
+    spans.sort();
+    assert!(
+        spans.windows(2).all(|w| w[0].1 <= w[1].0),
+        "batches overlap in length: {spans:?}"
+    );
+}
+
+#[test]
+fn run_stats_count_units_sentences_and_tokens() {
+    let classifier = Keyword::default();
+    let units = vec![
+        Doc(0, "Thank you. We act.".into()),
+        Doc(1, "We act.".into()),
+    ];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let pipeline = Pipeline::new(Some(&classifier), Segmentation::Split, 8).on_pool(&pool);
+    let stats = pipeline.run(units, &mut Collect::default()).unwrap();
+    assert_eq!((stats.units, stats.sentences), (2, 3));
+    assert!((2..=3).contains(&stats.classified), "{}", stats.classified);
+    assert_eq!(stats.tokens, "Thank you.".len() + "We act.".len() * 2);
+    assert!((1..=2).contains(&stats.chunks));
 }
