@@ -171,7 +171,7 @@ fn shipped_encoder() -> (
     let mut w = weights::read(&bytes, &Device::Cpu).unwrap();
     fuse_qkv(&mut w, config.num_hidden_layers).unwrap();
     let encoder = Encoder::from_tensors(config, &w).unwrap();
-    (encoder, weights::read_int8(&bytes).unwrap())
+    (encoder, weights::read_int8(&bytes, |_| true).unwrap())
 }
 
 #[test]

@@ -162,7 +162,8 @@ impl Classifier {
                 "polrec.json: labels must be {expected:?}"
             )));
         }
-        let stored = weights::read_int8(weights)?;
+        // The linear layers' codes (the embeddings are only looked up, in f32).
+        let stored = weights::read_int8(weights, |name| name.starts_with("encoder.layer."))?;
         let mut w = weights::read(weights, &Device::Cpu)?;
         let head = Head::new(
             take_head(&mut w, "head.weight")?,
