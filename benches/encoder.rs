@@ -27,7 +27,7 @@ use polrec::model::bert::{Encoder, MaskSource, Mode, Precision};
 use polrec::model::embedder::Embedder;
 
 /// Batch shapes (sentences × tokens) measured one batch at a time.
-const SHAPES: [(usize, usize); 4] = [(1, 16), (32, 32), (64, 48), (32, 128)];
+const SHAPES: [(usize, usize); 4] = [(1, 16), (32, 28), (64, 48), (32, 128)];
 
 fn base_model_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("POLREC_BASE_MODEL") {

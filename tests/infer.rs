@@ -171,7 +171,7 @@ fn shipped_encoder() -> (
     let mut w = weights::read(&bytes, &Device::Cpu).unwrap();
     fuse_qkv(&mut w, config.num_hidden_layers).unwrap();
     let encoder = Encoder::from_tensors(config, &w).unwrap();
-    (encoder, weights::read_int8(&bytes).unwrap())
+    (encoder, weights::read_int8(&bytes, |_| true).unwrap())
 }
 
 #[test]
@@ -272,7 +272,7 @@ fn stopping_after_the_topic_layers_gives_the_tapped_states() {
     // The classifier's topic embeddings are the tapped states of its labelling pass.
     let c = polrec::Classifier::embedded().unwrap();
     let texts: Vec<&str> = sentences.iter().map(|s| s.as_str()).collect();
-    let encoded: Vec<_> = texts.iter().map(|t| c.tokenizer().encode(t).unwrap()).collect();
+    let encoded = c.tokenizer().encode_all(&texts).unwrap();
     let (_, with_labels) = c
         .classify_and_embed(&encoded.iter().collect::<Vec<_>>())
         .unwrap();

@@ -48,7 +48,11 @@ fn the_seed_is_labelled_and_compared_as_expected() {
     // The themes issue: the call to block money-laundering channels (17) gets the
     // money-laundering theme, the call to train peacekeepers (19) the peacekeeping one.
     let themes = |n: usize| records[n - 1]["themes"].to_string();
-    assert!(themes(17).contains("anti-money-laundering"), "{}", themes(17));
+    assert!(
+        themes(17).contains("anti-money-laundering"),
+        "{}",
+        themes(17)
+    );
     assert!(themes(19).contains("peacekeeping"), "{}", themes(19));
 
     let dir = tempfile::tempdir().unwrap();

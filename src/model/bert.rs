@@ -1,7 +1,7 @@
 //! The BERT encoder (all-MiniLM-L6-v2 shape) with mean pooling.
 //!
-//! One set of weights serves two modes: [`Mode::Infer`] uses candle's fused kernels,
-//! [`Mode::Train`] uses differentiable layer norm and softmax (candle's fused
+//! One set of weights serves two modes: [`Mode::Infer`] for labelling, [`Mode::Train`]
+//! for fine-tuning, which uses differentiable layer norm and softmax (candle's fused
 //! `layer_norm` has no backward pass) and applies dropout to the embeddings and to each
 //! sub-layer's output (not to the attention probabilities, which would cost a mask of
 //! batch × heads × length² numbers per layer for little gain in fine-tuning).
@@ -10,7 +10,11 @@
 //! [`super::kernels`], reading the weights in place: fused bias, residual and layer
 //! norm, GELU, attention straight from the fused query/key/value rows, and, at
 //! [`Precision::Int8`], int8 linear layers. [`Encoder::embed`] also skips padding
-//! altogether: sequences are laid one after another and attend only to themselves.
+//! altogether: sequences are laid one after another and attend only to themselves;
+//! [`Encoder::embed_through`] stops after the layers asked for. The work is split
+//! across rayon's threads by blocks of token rows (linear layers, layer norms, GELU)
+//! and by sequence (attention); per-batch buffers are pooled and reused. Weights not
+//! held as f32 on the CPU fall back to candle's operations.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -69,9 +73,10 @@ pub enum Mode {
 pub enum Precision {
     /// 32-bit floats throughout.
     F32,
-    /// Linear layers on integer weights (7 bits and one scale per output row) and
-    /// activations quantised per token to 8 bits, with exact integer sums; everything
-    /// else in f32. Needs AVX2: elsewhere the f32 kernels run instead.
+    /// Linear layers on 8-bit integer weights (one scale per output row, the int8
+    /// storage's codes) and activations quantised per token to codes 0..=129 with a
+    /// zero point, with exact integer sums; everything else in f32. Needs AVX2:
+    /// elsewhere the f32 kernels run instead.
     Int8,
 }
 

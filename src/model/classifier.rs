@@ -227,7 +227,9 @@ impl Classifier {
             )));
         }
         check_weights(&manifest, weights)?;
-        let stored = weights::read_int8(weights).map_err(in_file("model.safetensors"))?;
+        // The linear layers' codes (the embeddings are only looked up, in f32).
+        let stored = weights::read_int8(weights, |name| name.starts_with("encoder.layer."))
+            .map_err(in_file("model.safetensors"))?;
         let mut w = weights::read(weights, &Device::Cpu).map_err(in_file("model.safetensors"))?;
         let head = Head::new(
             take_head(&mut w, "head.weight")?,

@@ -126,8 +126,8 @@ impl Embedder {
     fn batched(
         &self,
         encoded: &[&Encoded],
-        encode: impl Fn(&[&[u32]]) -> Result<(Tensor, Option<Tensor>)>,
-    ) -> Result<Option<Vec<(Tensor, Option<Tensor>)>>> {
+        encode: impl Fn(&[&[u32]]) -> Result<Pooled>,
+    ) -> Result<Option<Vec<Pooled>>> {
         let order = length_order(encoded);
         let mut parts = Vec::new();
         let mut i = 0;
@@ -161,6 +161,9 @@ impl Embedder {
         Ok(Tensor::from_vec(inverse, order.len(), &Device::Cpu)?)
     }
 }
+
+/// Pooled hidden states of a batch: at the top and, if asked for, at a lower layer.
+type Pooled = (Tensor, Option<Tensor>);
 
 /// Sentence indices sorted by length (stable: ties keep input order).
 fn length_order(encoded: &[&Encoded]) -> Vec<usize> {

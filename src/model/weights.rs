@@ -50,12 +50,10 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>> {
                 .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
                 .collect(),
             Dtype::I8 => {
-                let m = int8_matrix(&st, &name, &view)?;
-                let cols = m.shape[1];
-                m.codes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &q)| q as f32 * m.scales[i / cols])
+                let (scales, [_, cols]) = int8_scales(&st, &name, &view)?;
+                data.chunks_exact(cols.max(1))
+                    .zip(&scales)
+                    .flat_map(|(row, &s)| row.iter().map(move |&q| q as i8 as f32 * s))
                     .collect()
             }
             Dtype::I64 => continue, // position ids of some checkpoints: not a weight
@@ -85,20 +83,35 @@ pub struct Int8Matrix {
     pub shape: [usize; 2],
 }
 
-/// The matrices of a safetensors buffer stored as int8, by name, with their codes as
-/// stored (for int8 arithmetic without a round trip through f32).
-pub fn read_int8(bytes: &[u8]) -> Result<HashMap<String, Int8Matrix>> {
+/// The matrices of a safetensors buffer stored as int8 whose names `wanted` accepts, by
+/// name, with their codes as stored (for int8 arithmetic without a round trip through
+/// f32).
+pub fn read_int8(
+    bytes: &[u8],
+    wanted: impl Fn(&str) -> bool,
+) -> Result<HashMap<String, Int8Matrix>> {
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::Model(format!("invalid safetensors: {e}")))?;
     st.tensors()
         .into_iter()
-        .filter(|(_, view)| view.dtype() == Dtype::I8)
-        .map(|(name, view)| Ok((name.clone(), int8_matrix(&st, &name, &view)?)))
+        .filter(|(name, view)| view.dtype() == Dtype::I8 && wanted(name))
+        .map(|(name, view)| {
+            let (scales, shape) = int8_scales(&st, &name, &view)?;
+            let codes = view.data().iter().map(|&b| b as i8).collect();
+            Ok((
+                name,
+                Int8Matrix {
+                    codes,
+                    scales,
+                    shape,
+                },
+            ))
+        })
         .collect()
 }
 
-/// The int8 tensor `name` with its `.scale` companion, checked.
-fn int8_matrix(st: &SafeTensors, name: &str, view: &TensorView) -> Result<Int8Matrix> {
+/// The scales and shape of the int8 tensor `name`, from its `.scale` companion, checked.
+fn int8_scales(st: &SafeTensors, name: &str, view: &TensorView) -> Result<(Vec<f32>, [usize; 2])> {
     let scale_name = format!("{name}{SCALE_SUFFIX}");
     let scales = st
         .tensor(&scale_name)
@@ -127,11 +140,7 @@ fn int8_matrix(st: &SafeTensors, name: &str, view: &TensorView) -> Result<Int8Ma
     if view.data().len() != shape[0] * shape[1] {
         return Err(Error::Model(format!("tensor `{name}` is truncated")));
     }
-    Ok(Int8Matrix {
-        codes: view.data().iter().map(|&b| b as i8).collect(),
-        scales,
-        shape,
-    })
+    Ok((scales, shape))
 }
 
 /// Whether a tensor is stored as int8 under [`Storage::Int8`]: the large matrices.

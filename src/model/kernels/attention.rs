@@ -64,7 +64,15 @@ pub fn attend(
         let kt = Rows::new(&keys_t[h * head_dim * lp..], head_dim, lp, lp);
         matmul_nn(isa, q, kt, scores, lp);
         for row in scores.chunks_exact_mut(lp) {
-            softmax(isa, &mut row[..len], scale, key_mask);
+            match key_mask {
+                Some(_) => softmax(isa, &mut row[..len], scale, key_mask),
+                None => {
+                    // Whole vectors: the padding keys get exp(−∞), below 1e-37 (not
+                    // read by the product with the values).
+                    row[len..].fill(f32::NEG_INFINITY);
+                    softmax(isa, row, scale, None);
+                }
+            }
         }
         let p = Rows::new(scores, len, len, lp);
         let v = Rows::new(&qkv[2 * hidden + h * head_dim..], len, head_dim, ld);
@@ -124,8 +132,9 @@ mod tests {
                     .map(|i| if i + 2 < len || i == 0 { 1.0 } else { 0.0 })
                     .collect(),
             ];
-            for mask in masks {
-                let want = candle_attention(&qkv, len, heads, dh, &mask);
+            for (mask, given) in masks.iter().zip([None, Some(&masks[1])]) {
+                // No mask given: every key counts, as with a mask of ones.
+                let want = candle_attention(&qkv, len, heads, dh, mask);
                 for isa in Isa::available() {
                     let ldo = heads * dh + 3;
                     let mut out = vec![0f32; len * ldo];
@@ -137,7 +146,7 @@ mod tests {
                         len,
                         heads,
                         dh,
-                        Some(&mask),
+                        given.map(|m| m.as_slice()),
                         &mut out,
                         ldo,
                         &mut scratch,

@@ -201,8 +201,38 @@ pub fn matmul_nt_i8(
     ldy: usize,
 ) {
     assert_eq!(x.cols, w.cols, "inner dimensions differ");
+    super::gemm::check_output(x.rows, w.rows, bias, y, ldy);
+    match isa {
+        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { product_avx2(x, w, bias, y, ldy) },
+        _ => product::<false>(x, w, bias, y, ldy),
+    }
+}
+
+/// [`product`] compiled for AVX2, the tiles inlined into the loops.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn product_avx2(
+    x: &QuantisedRows,
+    w: &QuantisedMatrix,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    ldy: usize,
+) {
+    product::<true>(x, w, bias, y, ldy)
+}
+
+/// The loops of [`matmul_nt_i8`] over panels and row tiles (shapes checked).
+#[inline(always)]
+fn product<const AVX2: bool>(
+    x: &QuantisedRows,
+    w: &QuantisedMatrix,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    ldy: usize,
+) {
     let (m, n) = (x.rows, w.rows);
-    super::gemm::check_output(m, n, bias, y, ldy);
     let groups = w.padded_cols / GROUP;
     for p in 0..n.div_ceil(PANEL) {
         let j0 = p * PANEL;
@@ -228,11 +258,11 @@ pub fn matmul_nt_i8(
             };
             let out = &mut y[i0 * ldy + j0..];
             if nr == PANEL && (mr - 1) * ldy + PANEL <= out.len() {
-                tile(isa, &rows, &panel, out, ldy);
+                tile::<AVX2>(&rows, &panel, out, ldy);
             } else {
                 // A last, partial panel: through a full-width buffer.
                 let mut buffer = [0f32; MR * PANEL];
-                tile(isa, &rows, &panel, &mut buffer, PANEL);
+                tile::<AVX2>(&rows, &panel, &mut buffer, PANEL);
                 for (i, b) in buffer.chunks_exact(PANEL).take(mr).enumerate() {
                     out[i * ldy..i * ldy + nr].copy_from_slice(&b[..nr]);
                 }
@@ -264,7 +294,8 @@ struct TileRows<'a> {
 /// The outputs of `rows` by `panel` into `out` (rows `ldy` apart, [`PANEL`] values
 /// each): `(Σ codes − zero·row_sum)·(scale_x·scale_w) + bias`, the same operations in
 /// every instruction set.
-fn tile(isa: Isa, rows: &TileRows, panel: &Panel, out: &mut [f32], ldy: usize) {
+#[inline(always)]
+fn tile<const AVX2: bool>(rows: &TileRows, panel: &Panel, out: &mut [f32], ldy: usize) {
     let mr = rows.scale.len();
     assert!(mr <= MR && (mr - 1) * ldy + PANEL <= out.len());
     assert!(rows.codes.len() >= (mr - 1) * rows.stride + panel.groups * GROUP);
@@ -282,15 +313,14 @@ fn tile(isa: Isa, rows: &TileRows, panel: &Panel, out: &mut [f32], ldy: usize) {
             }
         };
     }
-    // SAFETY: the assertions above bound every read of the kernels; `Isa::Avx2` is
-    // only chosen on CPUs with AVX2 and FMA.
-    unsafe {
-        match isa {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => by_rows!(tile_avx2),
-            _ => by_rows!(tile_portable),
-        }
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: the assertions above bound every read of the kernel; `AVX2` is only
+        // set by `product_avx2`, which runs on CPUs with AVX2 and FMA.
+        unsafe { by_rows!(tile_avx2) };
+        return;
     }
+    by_rows!(tile_portable)
 }
 
 /// Rescales the integer sums of a tile into `out` (the same operations, so the same

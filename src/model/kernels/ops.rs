@@ -39,6 +39,22 @@ fn lane_sum(x: &[f32]) -> f32 {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
 
+/// Largest value of a slice in eight lanes (compares written as `maxps` computes them).
+#[inline(always)]
+fn lane_max(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
+        }
+    }
+    acc.iter()
+        .chain(tail)
+        .fold(f32::NEG_INFINITY, |a, &b| a.max(b))
+}
+
 /// `x ← (x + residual − mean) / √(var + eps) · gamma + beta` over each row of
 /// `gamma.len()` values (`residual` optional, same shape as `x`).
 pub fn add_layer_norm(
@@ -135,11 +151,14 @@ pub fn softmax(isa: Isa, row: &mut [f32], scale: f32, mask: Option<&[f32]>) {
     assert!(mask.is_none_or(|m| m.len() == row.len()));
     let mask = mask.filter(|m| m.iter().any(|&v| v != 0.0));
     with_isa!(isa, f(row: &mut [f32], scale: f32, mask: Option<&[f32]>) -> () {
-        let mut max = f32::NEG_INFINITY;
-        match mask {
-            None => row.iter().for_each(|&v| max = max.max(v)),
-            Some(m) => row.iter().zip(m).filter(|(_, &m)| m != 0.0).for_each(|(&v, _)| max = max.max(v)),
-        }
+        let max = match mask {
+            None => lane_max(row),
+            Some(m) => row
+                .iter()
+                .zip(m)
+                .filter(|(_, &m)| m != 0.0)
+                .fold(f32::NEG_INFINITY, |a, (&v, _)| a.max(v)),
+        };
         for v in row.iter_mut() {
             *v = exp((*v - max) * scale);
         }
