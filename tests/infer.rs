@@ -272,6 +272,9 @@ fn stopping_after_the_topic_layers_gives_the_tapped_states() {
     // The classifier's topic embeddings are the tapped states of its labelling pass.
     let c = polrec::Classifier::embedded().unwrap();
     let texts: Vec<&str> = sentences.iter().map(|s| s.as_str()).collect();
-    let (_, with_labels) = c.classify_and_embed(&texts).unwrap();
+    let encoded: Vec<_> = texts.iter().map(|t| c.tokenizer().encode(t).unwrap()).collect();
+    let (_, with_labels) = c
+        .classify_and_embed(&encoded.iter().collect::<Vec<_>>())
+        .unwrap();
     assert_eq!(c.embed(&texts).unwrap(), with_labels);
 }
