@@ -152,6 +152,20 @@ fn row() -> impl Strategy<Value = Row> {
     ]
 }
 
+/// Found by `normalised_offsets_map_into_the_original_in_order` (100,000 cases): a
+/// word ending in a doubled multi-byte letter before a line-end hyphen was cut inside
+/// the letter while looking for a known stem.
+#[test]
+fn a_doubled_multibyte_letter_before_a_suffix_does_not_panic() {
+    for raw in [".ⶶD- 𐖳", "ⶶⶶing-\nthe", "ééed-\nly", "Theⶶⶶⶶⶶⶶed-\nword."] {
+        let n = polrec::text::normalize::Normalized::new(raw);
+        assert!(n.text().len() <= raw.len() + 1, "{raw:?}");
+        for s in polrec::text::split(raw) {
+            assert!(raw.is_char_boundary(s.start) && raw.is_char_boundary(s.end));
+        }
+    }
+}
+
 proptest! {
     #[test]
     fn any_bytes_in_any_format_never_panic_and_stay_in_bounds(bytes in input_bytes(), strict in any::<bool>()) {

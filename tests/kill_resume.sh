@@ -11,9 +11,8 @@
 # three times. The inputs are the repository's I/O and text
 # fixtures (text, JSONL, CSV, a directory) and a JSONL file of whole statements.
 # Environment:
-#   POLREC_BIN   the binary to test (default: the dev build under $CARGO_TARGET_DIR
-#                or target/, built with polrec itself optimised: the model's kernels
-#                are too slow unoptimised)
+#   POLREC_BIN   the binary to test (default: `cargo build`, then the dev binary
+#                under $CARGO_TARGET_DIR or target/; Cargo.toml optimises it)
 #   SEED         seed of the random moments (default: random; printed, to replay a failure)
 #   CORPUS       JSONL(.gz) statements to take RECORDS records from (default: the
 #                shared UNGDC corpus, corpora/ungdc-2015-2024.jsonl.gz under
@@ -35,7 +34,7 @@ if [[ $# -gt 0 && $1 != -- ]]; then rounds=$1; shift; fi
 extra=("$@")
 
 if [[ -z ${POLREC_BIN:-} ]]; then
-  (cd "$root" && cargo build --quiet --config 'profile.dev.package.polrec.opt-level=3')
+  (cd "$root" && cargo build --quiet)
   POLREC_BIN=${CARGO_TARGET_DIR:-$root/target}/debug/polrec
 fi
 bin=$POLREC_BIN

@@ -206,9 +206,14 @@ fn known_stem(w: &str, depth: u8) -> bool {
         } else {
             None
         };
+        // a doubled last letter undone (`planned` -> `plan`); letters, not bytes, so
+        // that a character whose last bytes repeat is never cut
         let undoubled = {
-            let b = stem.as_bytes();
-            (b.len() >= 2 && b[b.len() - 1] == b[b.len() - 2]).then(|| &stem[..stem.len() - 1])
+            let mut last = stem.chars().rev();
+            match (last.next(), last.next()) {
+                (Some(a), Some(b)) if a == b => Some(&stem[..stem.len() - a.len_utf8()]),
+                _ => None,
+            }
         };
         known_exact(stem)
             || known_exact(&e)
