@@ -33,15 +33,15 @@ enum Command {
     Convert(cli::convert::ConvertArgs),
 }
 
-/// Exit status when some input failed but the rest was written.
+/// Exit status when some input failed (or was labelled altered) but the rest was written.
 const INPUT_FAILED: u8 = 1;
 /// Exit status for bad usage, or a run that could not go on.
 const CANNOT_RUN: u8 = 2;
 
-/// Runs the subcommand; `Ok(false)` when some input failed.
+/// Runs the subcommand; `Ok(false)` when some input failed or was altered.
 fn run(command: &Command) -> anyhow::Result<bool> {
     Ok(match command {
-        Command::Label(args) => polrec::io::label::run(args)?.failures == 0,
+        Command::Label(args) => polrec::io::label::run(args)?.all_well(),
         Command::Compare(args) => polrec::analysis::run_compare(args)?.failures == 0,
         Command::Themes(args) => cli::themes::run(args).map(|()| true)?,
         Command::Eval(args) => cli::eval::run(args).map(|()| true)?,

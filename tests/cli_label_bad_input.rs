@@ -121,8 +121,8 @@ fn invalid_utf8_is_replaced_with_a_warning() {
     assert_no_panic(&out);
     assert_eq!(
         out.status.code(),
-        Some(0),
-        "a replaced byte is a warning, not a failure"
+        Some(1),
+        "a replaced byte is a warning that counts: the text was altered"
     );
     assert_eq!(
         stderr(&out).trim(),
@@ -181,14 +181,20 @@ fn binary_files_are_skipped_with_a_message() {
 }
 
 #[test]
-fn empty_files_are_fine_and_give_nothing() {
+fn empty_files_are_named_and_give_nothing() {
     for format in ["jsonl", "csv"] {
         let out = label()
             .args(["--format", format, "bad/empty.txt", "bad/empty.jsonl"])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0));
-        assert_eq!(stderr(&out), "");
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stderr(&out).lines().collect::<Vec<_>>(),
+            [
+                "error: bad/empty.txt:1: empty file, nothing to label",
+                "error: bad/empty.jsonl:1: empty file, nothing to label"
+            ]
+        );
         if format == "jsonl" {
             assert!(out.stdout.is_empty());
         } else {
@@ -404,6 +410,8 @@ fn a_megabyte_line_without_a_full_stop_is_one_sentence() {
         .output()
         .unwrap();
     assert_no_panic(&out);
+    // Segmentation only: no model, no input limit, so nothing is cut (with the model
+    // such a line is labelled from its beginning and marked, as the next test shows).
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let records = json_lines(&out.stdout);
     assert_eq!(records.len(), 3);
@@ -439,7 +447,12 @@ fn sentences_longer_than_the_model_limit_are_labelled_and_marked_truncated() {
         .output()
         .unwrap();
     assert_no_panic(&out);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a cut sentence counts: {}",
+        stderr(&out)
+    );
     let records = json_lines(&out.stdout);
     let marks: Vec<(&str, u64, bool)> = records
         .iter()

@@ -1,5 +1,5 @@
 //! Training: gradients reach the embeddings (the differentiable layer norm), and a run
-//! on a tiny set is reproducible.
+//! on a tiny set is reproducible; averaging models is a weight-wise mean.
 
 mod common;
 
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor, Var};
 use polrec::model::bert::{fuse_qkv, Encoder, EncoderConfig, Mode};
-use polrec::model::train::{train, BaseModel, SeededMasks, TrainConfig};
+use polrec::model::train::{average, train, BaseModel, SeededMasks, TrainConfig};
 use polrec::model::train_data::Example;
 use polrec::model::weights::Storage;
 use polrec::Label;
@@ -126,4 +126,69 @@ fn training_on_a_tiny_set_is_reproducible() {
     let base_bytes = std::fs::read(base_dir.path().join("model.safetensors")).unwrap();
     assert_ne!(bytes[0].len(), 0);
     assert_ne!(bytes[0], base_bytes);
+}
+
+#[test]
+fn averaging_models_takes_the_mean_of_every_weight() {
+    let base_dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(base_dir.path(), 2, false);
+    let base = BaseModel::from_dir(base_dir.path()).unwrap();
+    let examples = tiny_examples();
+    let cfg = |seed| TrainConfig {
+        epochs: 1,
+        batch_size: 8,
+        validation: 0.25,
+        learning_rate: 1e-3,
+        seed,
+        ..TrainConfig::default()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let read = |dir: &std::path::Path| {
+        let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+        polrec::model::weights::read(&bytes, &Device::Cpu).unwrap()
+    };
+    // Two members from one base, trained with different shuffles and dropout masks.
+    let mut members = Vec::new();
+    for (i, seed) in [3u64, 4].into_iter().enumerate() {
+        let (trained, _) = train(&base, &examples, &cfg(seed), &mut |_| {}).unwrap();
+        let dir = out.path().join(format!("m{i}"));
+        trained.save(&base, Storage::F32, &dir).unwrap();
+        members.push(read(&dir));
+    }
+    let (soup, report) = average(&base, &examples, &cfg(3), &members).unwrap();
+    assert_eq!(report.members_validation_macro_f1.len(), 2);
+    assert_eq!(report.best_epoch, 0);
+    let dir = out.path().join("soup");
+    soup.save(&base, Storage::F32, &dir).unwrap();
+    polrec::Classifier::from_dir(&dir).unwrap();
+    let mean = read(&dir);
+    assert_eq!(mean.len(), members[0].len());
+    for (name, got) in &mean {
+        let a: Vec<f32> = members[0][name].flatten_all().unwrap().to_vec1().unwrap();
+        let b: Vec<f32> = members[1][name].flatten_all().unwrap().to_vec1().unwrap();
+        let got: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
+        assert!(
+            a != b || name.starts_with("embeddings.position"),
+            "{name}: members alike"
+        );
+        for ((x, y), m) in a.iter().zip(&b).zip(&got) {
+            assert!(
+                (m - (x + y) / 2.0).abs() <= 1e-6,
+                "{name}: {m} is not the mean of {x} and {y}"
+            );
+        }
+    }
+    // One member alone is that member again.
+    let (same, report) = average(&base, &examples, &cfg(3), &members[..1]).unwrap();
+    let dir = out.path().join("one");
+    same.save(&base, Storage::F32, &dir).unwrap();
+    assert_eq!(
+        read(&dir)["head.weight"].to_vec2::<f32>().unwrap(),
+        members[0]["head.weight"].to_vec2::<f32>().unwrap()
+    );
+    assert_eq!(
+        report.members_validation_macro_f1[0],
+        report.validation.macro_f1
+    );
+    assert!(average(&base, &examples, &cfg(3), &[]).is_err());
 }

@@ -1,11 +1,11 @@
-//! `polrec train`: fine-tune the classifier and write a model directory.
+//! `polrec train`: fine-tune the classifier (or average fine-tuned ones) and write a model directory.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use polrec::model::train::{train, BaseModel, TrainConfig};
+use polrec::model::train::{average, train, BaseModel, TrainConfig};
 use polrec::model::train_data::{read_labelled, rebuild_real_train, Example};
-use polrec::model::weights::Storage;
+use polrec::model::weights::{self, Storage};
 
 /// Fine-tunes all-MiniLM-L6-v2 (encoder and head) on labelled sentences.
 #[derive(Debug, clap::Args)]
@@ -44,6 +44,11 @@ pub struct TrainArgs {
     /// Use only the first N examples (for quick trials and tests).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Instead of training, average the weights of these model directories (trained
+    /// from --base on the same data with the same --seed; give it twice or more), then
+    /// calibrate and score the average on their validation slice.
+    #[arg(long, value_name = "DIR", num_args = 1)]
+    average: Vec<PathBuf>,
 }
 
 /// Runs `polrec train`.
@@ -80,7 +85,26 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..TrainConfig::default()
     };
-    let (trained, report) = train(&base, &examples, &cfg, &mut |msg| eprintln!("{msg}"))?;
+    let (trained, report) = if args.average.is_empty() {
+        train(&base, &examples, &cfg, &mut |msg| eprintln!("{msg}"))?
+    } else {
+        let members = args
+            .average
+            .iter()
+            .map(|dir| {
+                let path = dir.join("model.safetensors");
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                weights::read(&bytes, &candle_core::Device::Cpu)
+                    .with_context(|| format!("reading {}", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let (trained, report) = average(&base, &examples, &cfg, &members)?;
+        for (dir, f1) in args.average.iter().zip(&report.members_validation_macro_f1) {
+            eprintln!("{}: validation macro-F1 {f1:.4}", dir.display());
+        }
+        (trained, report)
+    };
     trained
         .save(&base, args.storage, &args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;

@@ -43,6 +43,14 @@ pub fn open(
         path: PathBuf::from(&source.doc),
         source: e,
     })?;
+    if prefix.is_empty() && source.path.is_some() {
+        // In a corpus an empty file is most often a failed conversion: name it.
+        return Err(crate::Error::BadRecord {
+            path: source.doc.clone(),
+            line: 1,
+            message: "empty file, nothing to label".to_string(),
+        });
+    }
     if let Some(at) = prefix.iter().position(|&b| b == 0) {
         return Err(crate::Error::BadRecord {
             path: source.doc.clone(),

@@ -1,6 +1,7 @@
 //! Messages to the user about the inputs: errors (an input or record left out),
-//! warnings (something read differently than written) and notes; errors are counted
-//! for the exit status.
+//! warnings (something read differently than written) and notes. Errors and the
+//! warnings that say a text was altered (bytes replaced, a sentence cut at the model's
+//! input limit) count for the exit status.
 
 use std::collections::HashSet;
 use std::fmt::Display;
@@ -15,6 +16,7 @@ pub struct Diagnostics {
     print: Line,
     quiet: bool,
     failures: AtomicUsize,
+    altered: AtomicUsize,
     warnings: AtomicUsize,
     said: Mutex<HashSet<String>>,
 }
@@ -26,6 +28,7 @@ impl Diagnostics {
             print: Box::new(print),
             quiet,
             failures: AtomicUsize::new(0),
+            altered: AtomicUsize::new(0),
             warnings: AtomicUsize::new(0),
             said: Mutex::default(),
         }
@@ -59,6 +62,14 @@ impl Diagnostics {
         (self.print)(&format!("warning: {path}:{line}: {message}"));
     }
 
+    /// A text in `path` at `line` was labelled, but altered from what was written
+    /// (invalid bytes replaced, cut at the model's input limit): a warning that
+    /// counts for the exit status, since the label is not that of the whole text.
+    pub fn altered(&self, path: &str, line: usize, message: impl Display) {
+        self.altered.fetch_add(1, Ordering::Relaxed);
+        self.warn(path, line, message);
+    }
+
     /// Information the user may want (dropped with `--quiet`).
     pub fn note(&self, message: impl Display) {
         if !self.quiet {
@@ -81,6 +92,11 @@ impl Diagnostics {
     /// How many failures were reported.
     pub fn failures(&self) -> usize {
         self.failures.load(Ordering::Relaxed)
+    }
+
+    /// How many texts were reported altered (each also counted as a warning).
+    pub fn altered_texts(&self) -> usize {
+        self.altered.load(Ordering::Relaxed)
     }
 
     /// How many warnings were reported.

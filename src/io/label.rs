@@ -118,8 +118,19 @@ pub struct Summary {
     pub written: usize,
     /// Inputs or records that failed (each reported).
     pub failures: usize,
+    /// Texts labelled but altered from what was written: invalid bytes replaced,
+    /// sentences cut at the model's input limit (each reported as a warning).
+    pub altered: usize,
     /// Warnings reported.
     pub warnings: usize,
+}
+
+impl Summary {
+    /// Whether the run went all well: nothing failed, nothing was altered (the exit
+    /// status is 0 exactly then).
+    pub fn all_well(&self) -> bool {
+        self.failures == 0 && self.altered == 0
+    }
 }
 
 /// Runs `polrec label`; problems with single inputs are reported on stderr and
@@ -206,6 +217,7 @@ pub fn run(args: &LabelArgs) -> crate::Result<Summary> {
     Ok(Summary {
         written,
         failures: diagnostics.failures(),
+        altered: diagnostics.altered_texts(),
         warnings: diagnostics.warnings(),
     })
 }
@@ -467,7 +479,7 @@ impl Sink<Pending> for LabelSink<'_> {
             };
             let truncated = labelled.truncated;
             if truncated {
-                self.diagnostics.warn(
+                self.diagnostics.altered(
                     &doc.doc,
                     record.line,
                     format!(

@@ -159,7 +159,7 @@ impl Context<'_> {
             1 => String::new(),
             n => format!(" ({n} invalid sequences in this record)"),
         };
-        self.diagnostics.warn(
+        self.diagnostics.altered(
             &self.source.doc,
             at,
             format!("{what} replaced by U+FFFD{more}"),

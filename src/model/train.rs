@@ -88,7 +88,7 @@ pub struct TrainReport {
     pub validation_size: usize,
     /// Per-epoch figures.
     pub epochs: Vec<EpochReport>,
-    /// The epoch whose weights were kept.
+    /// The epoch whose weights were kept (0 for an average of models).
     pub best_epoch: usize,
     /// Validation scores of the kept weights.
     pub validation: Evaluation,
@@ -98,6 +98,10 @@ pub struct TrainReport {
     pub ece_before: f64,
     /// The same after temperature scaling.
     pub ece_after: f64,
+    /// For an averaged model ([`average`]): each member's validation macro-F1, in the
+    /// order given (empty for a trained one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members_validation_macro_f1: Vec<f64>,
 }
 
 /// Dropout masks drawn from a seeded generator.
@@ -305,19 +309,17 @@ fn calibration(logits: &[Vec<f32>], gold: &[Label], t: f32) -> f64 {
     expected_calibration_error(&v, 10)
 }
 
-/// Fine-tunes `base` with a fresh head on `examples`, keeping the weights of the epoch
-/// with the best validation macro-F1. `progress` is told about each step and epoch.
-pub fn train(
+/// Tokenizes `examples` and splits them into training and validation slices: the
+/// same slices for the same examples, settings and seed.
+fn prepare(
     base: &BaseModel,
     examples: &[Example],
     cfg: &TrainConfig,
-    progress: &mut dyn FnMut(&str),
-) -> Result<(Trained, TrainReport)> {
+    rng: &mut StdRng,
+) -> Result<(Vec<Prepared>, Vec<Prepared>)> {
     if examples.is_empty() {
         return Err(Error::Model("no training examples".into()));
     }
-    let dev = Device::Cpu;
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
     let tokenizer = SentenceTokenizer::from_bytes(&base.tokenizer_json, cfg.max_len)?;
     let prepared = examples
         .iter()
@@ -329,12 +331,26 @@ pub fn train(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let (train, val) = split(prepared, cfg.validation, &mut rng);
+    let (train, val) = split(prepared, cfg.validation, rng);
     if train.is_empty() || val.is_empty() {
         return Err(Error::Model(
             "too few examples to hold out a validation slice".into(),
         ));
     }
+    Ok((train, val))
+}
+
+/// Fine-tunes `base` with a fresh head on `examples`, keeping the weights of the epoch
+/// with the best validation macro-F1. `progress` is told about each step and epoch.
+pub fn train(
+    base: &BaseModel,
+    examples: &[Example],
+    cfg: &TrainConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Trained, TrainReport)> {
+    let dev = Device::Cpu;
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let (train, val) = prepare(base, examples, cfg, &mut rng)?;
 
     // Trainable variables: the encoder's (query/key/value fused) and a fresh head.
     let mut fused = base.weights.clone();
@@ -453,7 +469,22 @@ pub fn train(
         v.set(t)?;
     }
 
-    let val_logits = logits(&encoder, &head, &val)?;
+    let (head, report) = calibrate(&encoder, &head, &val, cfg, train.len(), epochs, best_epoch)?;
+    Ok((Trained { encoder, head }, report))
+}
+
+/// Fits the temperature of `head` on the validation slice and reports the scores there.
+fn calibrate(
+    encoder: &Encoder,
+    head: &Head,
+    val: &[Prepared],
+    cfg: &TrainConfig,
+    train_size: usize,
+    epochs: Vec<EpochReport>,
+    best_epoch: usize,
+) -> Result<(Head, TrainReport)> {
+    let val_gold: Vec<Label> = val.iter().map(|p| p.label).collect();
+    let val_logits = logits(encoder, head, val)?;
     let temperature = fit_temperature(&val_logits, &val_gold);
     let ece_before = calibration(&val_logits, &val_gold, 1.0);
     let ece_after = calibration(&val_logits, &val_gold, temperature);
@@ -463,7 +494,7 @@ pub fn train(
     let head = Head::new(hw.copy()?, hb.copy()?, temperature)?;
     let report = TrainReport {
         config: cfg.clone(),
-        train_size: train.len(),
+        train_size,
         validation_size: val.len(),
         epochs,
         best_epoch,
@@ -471,7 +502,65 @@ pub fn train(
         temperature,
         ece_before,
         ece_after,
+        members_validation_macro_f1: Vec::new(),
     };
+    Ok((head, report))
+}
+
+/// Averages the weights of models fine-tuned from the same base (a "model soup",
+/// Wortsman et al. 2022), then calibrates and scores the average on the validation
+/// slice that `examples`, `cfg` and its seed give, as [`train`] would hold it out (so
+/// give the members' own training data and seed). Each member is a map of f32 weights
+/// as a model directory stores them (head included); the report also scores each
+/// member alone on the same slice.
+pub fn average(
+    base: &BaseModel,
+    examples: &[Example],
+    cfg: &TrainConfig,
+    members: &[HashMap<String, Tensor>],
+) -> Result<(Trained, TrainReport)> {
+    let Some(first) = members.first() else {
+        return Err(Error::Model("no models to average".into()));
+    };
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let (train, val) = prepare(base, examples, cfg, &mut rng)?;
+    let val_gold: Vec<Label> = val.iter().map(|p| p.label).collect();
+    let build = |mut w: HashMap<String, Tensor>| -> Result<(Encoder, Head)> {
+        let take = |w: &mut HashMap<String, Tensor>, name: &str| {
+            w.remove(name)
+                .ok_or_else(|| Error::Model(format!("a member lacks the head tensor `{name}`")))
+        };
+        let head = Head::new(
+            take(&mut w, "head.weight")?,
+            take(&mut w, "head.bias")?,
+            1.0,
+        )?;
+        fuse_qkv(&mut w, base.config.num_hidden_layers)?;
+        Ok((Encoder::from_tensors(base.config.clone(), &w)?, head))
+    };
+    let mut members_f1 = Vec::with_capacity(members.len());
+    for member in members {
+        let (encoder, head) = build(member.clone())?;
+        let pred = logits(&encoder, &head, &val)?
+            .iter()
+            .map(|l| prediction_from_logits(l).label)
+            .collect::<Vec<_>>();
+        members_f1.push(Evaluation::new(val_gold.iter().cloned().zip(pred)).macro_f1);
+    }
+    let mut mean = HashMap::with_capacity(first.len());
+    for (name, t) in first {
+        let mut sum = t.clone();
+        for member in &members[1..] {
+            let other = member.get(name).ok_or_else(|| {
+                Error::Model(format!("the members differ: one lacks tensor `{name}`"))
+            })?;
+            sum = sum.add(other)?;
+        }
+        mean.insert(name.clone(), (sum / members.len() as f64)?);
+    }
+    let (encoder, head) = build(mean)?;
+    let (head, mut report) = calibrate(&encoder, &head, &val, cfg, train.len(), Vec::new(), 0)?;
+    report.members_validation_macro_f1 = members_f1;
     Ok((Trained { encoder, head }, report))
 }
 

@@ -179,11 +179,16 @@ fn tsv_and_a_missing_text_column() {
 }
 
 #[test]
-fn empty_files_have_no_records_and_no_complaints() {
+fn empty_files_have_no_records_and_are_named() {
     for name in ["e.txt", "e.jsonl", "e.csv"] {
         let (got, messages, failures) = read(name, b"", options());
-        assert!(got.iter().all(|r| r.text.is_empty()), "{name}");
-        assert!(messages.is_empty() && failures == 0, "{name}: {messages:?}");
+        assert!(got.is_empty(), "{name}");
+        assert_eq!(failures, 1, "{name}");
+        assert_eq!(
+            messages,
+            ["error: FILE:1: empty file, nothing to label"],
+            "{name}"
+        );
     }
 }
 
