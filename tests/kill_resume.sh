@@ -74,12 +74,21 @@ else
 fi
 label=("$bin" label --quiet "${extra[@]}" corpus)
 
+# Runs `label` with the given arguments; succeeds on exit status 0 or 1 (1: some input
+# was named on stderr, a failure or an altered text, the rest written), fails on 2 or
+# a signal.
+run_label() {
+  local status=0
+  "${label[@]}" "$@" || status=$?
+  ((status <= 1))
+}
+
 keys() { # the (doc, record, sentence) of each JSONL output record, one a line
   sed -E 's/^\{"doc":(.*),"record":([0-9]+),"sentence":([0-9]+),.*$/\1 \2 \3/' "$1"
 }
 
 started=$(date +%s.%N)
-if ! "${label[@]}" -o ref.jsonl 2> ref.log; then
+if ! run_label -o ref.jsonl 2> ref.log; then
   cat ref.log >&2
   exit 1
 fi
@@ -99,14 +108,16 @@ printf 'kill_resume: %s records from %s; full run %d ms; seed %s; %d rounds\n' \
 # killed, 1 if it finished first (checked for success).
 run_and_kill() {
   local delay_ms=$(((RANDOM * 32768 + RANDOM) % (full_ms * 9 / 10 + 1)))
-  "${label[@]}" "$@" -o out.jsonl 2>> runs.log &
+  "${label[@]}" "$@" -o out.jsonl 2>> runs.log & # not run_label: kill must reach polrec
   local pid=$!
   sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
   if kill -KILL "$pid" 2>/dev/null; then
     wait "$pid" 2>/dev/null || true
     return 0
   fi
-  if ! wait "$pid"; then
+  local status=0
+  wait "$pid" || status=$?
+  if ((status > 1)); then
     echo "round $round: a run failed:" >&2
     cat runs.log >&2
     exit 1
@@ -135,7 +146,7 @@ for round in $(seq 1 "$rounds"); do
     while ((kills < 4 && RANDOM % 2 == 0)) && run_and_kill --resume; do
       kills=$((kills + 1))
     done
-    if ! "${label[@]}" --resume -o out.jsonl 2>> runs.log; then
+    if ! run_label --resume -o out.jsonl 2>> runs.log; then
       echo "round $round: the resumed run failed:" >&2
       cat runs.log >&2
       exit 1

@@ -38,6 +38,9 @@ pub struct TrainArgs {
     /// Peak learning rate.
     #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
     learning_rate: f64,
+    /// Epochs without a better validation score before training stops early.
+    #[arg(long, default_value_t = TrainConfig::default().patience)]
+    patience: usize,
     /// Seed of every random choice.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
@@ -83,6 +86,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size,
         learning_rate: args.learning_rate,
         seed: args.seed,
+        patience: args.patience,
         ..TrainConfig::default()
     };
     let (trained, report) = if args.average.is_empty() {
