@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use polrec::model::classifier::{sha256_hex, Manifest, MODEL_FILES};
+use polrec::model::classifier::Manifest;
 use polrec::model::weights::{self, Storage};
 
 /// Rewrites a model directory with its weights stored as f32, f16 or int8 (and their
@@ -27,30 +27,17 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<()> {
         let path = args.input.join(name);
         std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
     };
-    for name in MODEL_FILES {
+    for name in ["config.json", "tokenizer.json"] {
         let to = args.output.join(name);
-        match name {
-            "model.safetensors" => {
-                let tensors = weights::read(&read(name)?, &candle_core::Device::Cpu)?;
-                let mut named: Vec<_> = tensors.into_iter().collect();
-                named.sort_by(|a, b| a.0.cmp(&b.0));
-                weights::write(&named, args.storage, &to)?;
-            }
-            // Written after the weights: it carries their new checksum.
-            "polrec.json" => {}
-            _ => std::fs::write(&to, read(name)?)
-                .with_context(|| format!("writing {}", to.display()))?,
-        }
+        std::fs::write(&to, read(name)?).with_context(|| format!("writing {}", to.display()))?;
     }
-    let mut manifest: Manifest = serde_json::from_slice(&read("polrec.json")?)
+    let manifest: Manifest = serde_json::from_slice(&read("polrec.json")?)
         .with_context(|| format!("reading {}", args.input.join("polrec.json").display()))?;
-    let written = args.output.join("model.safetensors");
-    let bytes =
-        std::fs::read(&written).with_context(|| format!("reading {}", written.display()))?;
-    manifest.sha256 = Some(sha256_hex(&bytes));
-    let to = args.output.join("polrec.json");
-    std::fs::write(&to, serde_json::to_string_pretty(&manifest)?)
-        .with_context(|| format!("writing {}", to.display()))?;
+    let tensors = weights::read(&read("model.safetensors")?, &candle_core::Device::Cpu)?;
+    let mut named: Vec<_> = tensors.into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    // The weights with their new checksum in polrec.json.
+    manifest.write_with_weights(&args.output, &named, args.storage)?;
     polrec::Classifier::from_dir(&args.output).context("checking the written model")?;
     Ok(())
 }

@@ -49,6 +49,31 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+impl Manifest {
+    /// Writes `model.safetensors` (`tensors` stored as `storage`) and `polrec.json`
+    /// (this manifest with the SHA-256 of those weights) into `dir`.
+    pub fn write_with_weights(
+        mut self,
+        dir: &Path,
+        tensors: &[(String, Tensor)],
+        storage: weights::Storage,
+    ) -> Result<()> {
+        let write = |name: &str, bytes: &[u8]| -> Result<()> {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|source| Error::Io { path, source })
+        };
+        let bytes = weights::serialize(tensors, storage)?;
+        self.sha256 = Some(sha256_hex(&bytes));
+        write(MODEL_FILES[2], &bytes)?;
+        write(
+            MODEL_FILES[3],
+            serde_json::to_string_pretty(&self)
+                .expect("manifest serialises")
+                .as_bytes(),
+        )
+    }
+}
+
 /// Checks `weights` against the checksum of the manifest, if it has one.
 fn check_weights(manifest: &Manifest, weights: &[u8]) -> Result<()> {
     let Some(expected) = &manifest.sha256 else {
@@ -230,17 +255,8 @@ impl Classifier {
         // The linear layers' codes (the embeddings are only looked up, in f32).
         let stored = weights::read_int8(weights, |name| name.starts_with("encoder.layer."))
             .map_err(in_file("model.safetensors"))?;
-        let mut w = weights::read(weights, &Device::Cpu).map_err(in_file("model.safetensors"))?;
-        let head = Head::new(
-            take_head(&mut w, "head.weight")?,
-            take_head(&mut w, "head.bias")?,
-            manifest.temperature,
-        )
-        .map_err(in_file("model.safetensors"))?;
-        fuse_qkv(&mut w, config.num_hidden_layers).map_err(in_file("model.safetensors"))?;
-        let mut encoder = Encoder::from_tensors(config, &w)
-            .map_err(|e| within("model.safetensors does not fit config.json", e))?;
-        drop(w);
+        let w = weights::read(weights, &Device::Cpu).map_err(in_file("model.safetensors"))?;
+        let (mut encoder, head) = encoder_and_head(w, config, manifest.temperature)?;
         if precision_from_env()? == Precision::Int8
             && !encoder
                 .use_stored_int8(&stored)
@@ -351,6 +367,25 @@ impl Classifier {
             })
             .collect())
     }
+}
+
+/// The encoder and head held in a model's weights (checkpoint names, `head.*`
+/// included), the head at `temperature`.
+pub(crate) fn encoder_and_head(
+    mut w: HashMap<String, Tensor>,
+    config: EncoderConfig,
+    temperature: f32,
+) -> Result<(Encoder, Head)> {
+    let head = Head::new(
+        take_head(&mut w, "head.weight")?,
+        take_head(&mut w, "head.bias")?,
+        temperature,
+    )
+    .map_err(|e| within("model.safetensors", e))?;
+    fuse_qkv(&mut w, config.num_hidden_layers).map_err(|e| within("model.safetensors", e))?;
+    let encoder = Encoder::from_tensors(config, &w)
+        .map_err(|e| within("model.safetensors does not fit config.json", e))?;
+    Ok((encoder, head))
 }
 
 fn take_head(w: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
-use super::classifier::{sha256_hex, Manifest, MODEL_FILES};
+use super::classifier::{encoder_and_head, Manifest, MODEL_FILES};
 use super::head::{prediction_from_logits, Head};
 use super::metrics::{expected_calibration_error, Evaluation};
 use super::tokenizer::{pad_batch, Encoded, SentenceTokenizer};
@@ -182,24 +182,13 @@ impl Trained {
         let (w, b) = self.head.tensors();
         tensors.push(("head.weight".into(), w));
         tensors.push(("head.bias".into(), b));
-        let weights_path = dir.join(MODEL_FILES[2]);
-        weights::write(&tensors, storage, &weights_path)?;
-        let written = std::fs::read(&weights_path).map_err(|source| Error::Io {
-            path: weights_path,
-            source,
-        })?;
-        let manifest = Manifest {
+        Manifest {
             labels: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
             temperature: self.head.temperature(),
             max_len: base.config.max_position_embeddings,
-            sha256: Some(sha256_hex(&written)),
-        };
-        write(
-            MODEL_FILES[3],
-            serde_json::to_string_pretty(&manifest)
-                .expect("manifest serialises")
-                .as_bytes(),
-        )
+            sha256: None,
+        }
+        .write_with_weights(dir, &tensors, storage)
     }
 }
 
@@ -525,19 +514,7 @@ pub fn average(
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let (train, val) = prepare(base, examples, cfg, &mut rng)?;
     let val_gold: Vec<Label> = val.iter().map(|p| p.label).collect();
-    let build = |mut w: HashMap<String, Tensor>| -> Result<(Encoder, Head)> {
-        let take = |w: &mut HashMap<String, Tensor>, name: &str| {
-            w.remove(name)
-                .ok_or_else(|| Error::Model(format!("a member lacks the head tensor `{name}`")))
-        };
-        let head = Head::new(
-            take(&mut w, "head.weight")?,
-            take(&mut w, "head.bias")?,
-            1.0,
-        )?;
-        fuse_qkv(&mut w, base.config.num_hidden_layers)?;
-        Ok((Encoder::from_tensors(base.config.clone(), &w)?, head))
-    };
+    let build = |w: HashMap<String, Tensor>| encoder_and_head(w, base.config.clone(), 1.0);
     let mut members_f1 = Vec::with_capacity(members.len());
     for member in members {
         let (encoder, head) = build(member.clone())?;

@@ -150,6 +150,13 @@ fn quantised(name: &str, dims: &[usize]) -> bool {
 
 /// Writes tensors (f32) to a safetensors file in the given storage form.
 pub fn write(tensors: &[(String, Tensor)], storage: Storage, path: &Path) -> Result<()> {
+    let bytes = serialize(tensors, storage)?;
+    std::fs::write(path, bytes)
+        .map_err(|e| Error::Model(format!("writing {}: {e}", path.display())))
+}
+
+/// Tensors (f32) as the bytes of a safetensors file in the given storage form.
+pub fn serialize(tensors: &[(String, Tensor)], storage: Storage) -> Result<Vec<u8>> {
     let mut buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, t) in tensors {
         let dims = t.dims().to_vec();
@@ -195,8 +202,7 @@ pub fn write(tensors: &[(String, Tensor)], storage: Storage, path: &Path) -> Res
                 .map_err(|e| Error::Model(format!("tensor `{n}`: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize_to_file(views, None, path)
-        .map_err(|e| Error::Model(format!("writing {}: {e}", path.display())))
+    safetensors::serialize(views, None).map_err(|e| Error::Model(format!("safetensors: {e}")))
 }
 
 fn f32_bytes(values: &[f32]) -> Vec<u8> {
