@@ -113,3 +113,44 @@ fn truncated_weights_give_a_clear_error() {
     let err = Classifier::from_dir(dir.path()).err().unwrap().to_string();
     assert!(err.contains("safetensors"), "{err}");
 }
+
+#[test]
+fn a_model_trained_on_own_country_reads_the_speakers_country_as_my_country() {
+    use polrec::text::country::Country;
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path(), 11, true);
+    let kaz = Country::from_delegation("KAZ");
+    let sentence = "Kazakhstan will host the talks.";
+
+    // A manifest without `own_country` (older models): sentences are read as they are.
+    let plain = Classifier::from_dir(dir.path()).unwrap();
+    assert_eq!(plain.model_input(sentence, kaz), sentence);
+
+    let manifest = dir.path().join("polrec.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["own_country"] = true.into();
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let own = Classifier::from_dir(dir.path()).unwrap();
+    assert_eq!(
+        own.model_input(sentence, kaz),
+        "My country will host the talks."
+    );
+    assert_eq!(
+        own.model_input(sentence, Country::from_delegation("FRA")),
+        sentence
+    );
+    assert_eq!(own.model_input(sentence, None), sentence);
+
+    // classify_said_by labels what the model reads.
+    let said = own
+        .classify_said_by(&[(sentence, Some("Kazakhstan")), (sentence, None)])
+        .unwrap();
+    let direct = own
+        .classify(&["My country will host the talks.", sentence])
+        .unwrap();
+    for (a, b) in said.iter().zip(&direct) {
+        assert_eq!(a.label, b.label);
+        assert!((a.scores.commitment - b.scores.commitment).abs() < 1e-5);
+    }
+}

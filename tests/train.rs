@@ -80,11 +80,7 @@ fn tiny_examples() -> Vec<Example> {
     ];
     (0..3)
         .flat_map(|_| texts.iter())
-        .map(|(t, l)| Example {
-            text: t.to_string(),
-            label: *l,
-            weight: 1.0,
-        })
+        .map(|(t, l)| Example::new(*t, *l))
         .collect()
 }
 

@@ -59,6 +59,46 @@ fn read_labelled_keeps_text_and_label_and_skips_blank_lines() {
 }
 
 #[test]
+fn read_labelled_knows_the_speaker_from_iso3_or_delegation() {
+    let dir = TempDir::new().unwrap();
+    let path = write(
+        &dir,
+        "said.jsonl",
+        concat!(
+            r#"{"iso3": "KAZ", "text": "Kazakhstan will host the talks.", "label": "commitment"}"#,
+            "\n",
+            r#"{"delegation": "Kazakhstan", "text": "Kazakhstan will act.", "label": "commitment"}"#,
+            "\n",
+            r#"{"iso3": "FRA", "text": "Kazakhstan will host the talks.", "label": "context"}"#,
+            "\n",
+            r#"{"iso3": "EU", "text": "Kazakhstan will host the talks.", "label": "context"}"#,
+            "\n",
+        ),
+    );
+    let examples = read_labelled(&path).unwrap();
+    let speakers: Vec<Option<&str>> = examples
+        .iter()
+        .map(|e| e.speaker.map(|c| c.code()))
+        .collect();
+    assert_eq!(speakers, [Some("KAZ"), Some("KAZ"), Some("FRA"), None]);
+    let read: Vec<String> = examples
+        .iter()
+        .map(|e| e.own_country_text().into_owned())
+        .collect();
+    assert_eq!(
+        read,
+        [
+            "My country will host the talks.",
+            "My country will act.",
+            "Kazakhstan will host the talks.",
+            "Kazakhstan will host the talks.",
+        ]
+    );
+    // The text itself is kept as written.
+    assert_eq!(examples[0].text, "Kazakhstan will host the talks.");
+}
+
+#[test]
 fn read_labelled_names_file_and_line_of_a_malformed_record() {
     let dir = TempDir::new().unwrap();
     let good = r#"{"text": "Peace is possible.", "label": "context"}"#;

@@ -13,7 +13,8 @@ use super::load_classifier;
 /// Scores labels against a labelled JSONL file (`text`, `label`).
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// Labelled JSONL: one sentence a record, with `text` and `label`.
+    /// Labelled JSONL: one sentence a record, with `text` and `label`, and the speaker's
+    /// `iso3` or `delegation` where known.
     file: PathBuf,
     /// Print one JSON object instead of tables.
     #[arg(long)]
@@ -36,7 +37,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let gold = examples.iter().map(|e| e.label);
     let classifier = load_classifier(args.model.as_deref())?;
-    let predictions = classifier.classify(&texts)?;
+    let said: Vec<(&str, Option<&str>)> = examples
+        .iter()
+        .map(|e| (e.text.as_str(), e.speaker.map(|c| c.code())))
+        .collect();
+    let predictions = classifier.classify_said_by(&said)?;
     let model = Evaluation::new(gold.clone().zip(predictions.iter().map(|p| p.label)));
     let mut baselines: Vec<(&str, Evaluation)> = Vec::new();
     if args.baselines {

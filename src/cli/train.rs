@@ -44,6 +44,10 @@ pub struct TrainArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
+    /// Read sentences as they are, without writing the speaker's own country (known
+    /// for the real-train set, and from `iso3` or `delegation` in --data) as "my country".
+    #[arg(long)]
+    no_own_country: bool,
     /// Use only the first N examples (for quick trials and tests).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -87,6 +91,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         learning_rate: args.learning_rate,
         seed: args.seed,
         patience: args.patience,
+        own_country: !args.no_own_country,
         ..TrainConfig::default()
     };
     let (trained, report) = if args.average.is_empty() {

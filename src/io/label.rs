@@ -1,6 +1,7 @@
 //! The `label` command: reads the inputs, runs them through the [`Pipeline`], and
 //! writes one output record per sentence.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use crate::model::Classifier;
 use crate::pipeline::{
     Classify, Labelled, Labelling, Pipeline, Segmentation, Sink, Tagged, Tokenized, Unit,
 };
+use crate::text::country::Country;
 use crate::text::{self, DocMeta};
 
 /// Split inputs into sentences and label each one.
@@ -241,6 +243,10 @@ impl ThemedClassifier {
 }
 
 impl Classify for ThemedClassifier {
+    fn model_input<'t>(&self, sentence: &'t str, speaker: Option<Country>) -> Cow<'t, str> {
+        self.classifier.model_input(sentence, speaker)
+    }
+
     fn encode(&self, text: &str) -> crate::Result<Encoded> {
         self.classifier.tokenizer().encode(text)
     }
@@ -372,6 +378,24 @@ struct Pending {
 impl Unit for Pending {
     fn text(&self) -> &str {
         &self.record.text
+    }
+
+    /// The country of a carried `iso3`, `delegation` or `country` field, else of the
+    /// UNGDC-style file name.
+    fn speaker(&self) -> Option<Country> {
+        let field = self.record.carried.iter().find_map(|(name, value)| {
+            let name = name.trim_start_matches("input_");
+            matches!(name, "iso3" | "delegation" | "country")
+                .then(|| serde_json::from_str::<String>(value.get()).ok())
+                .flatten()
+        });
+        field
+            .as_deref()
+            .and_then(Country::from_delegation)
+            .or_else(|| {
+                let meta = self.doc.meta.as_ref()?;
+                Country::from_delegation(&meta.iso3)
+            })
     }
 }
 

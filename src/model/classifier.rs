@@ -1,6 +1,7 @@
 //! The sentence classifier: tokenizer, encoder and head loaded together, from the
 //! binary itself, a local directory or the Hugging Face Hub.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -12,6 +13,7 @@ use super::embedder::{normalise, Embedder};
 use super::head::Head;
 use super::tokenizer::{Encoded, SentenceTokenizer};
 use super::{weights, Prediction};
+use crate::text::country::Country;
 use crate::text::Sentence;
 use crate::{Error, Result};
 
@@ -38,6 +40,11 @@ pub struct Manifest {
     /// always writes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The model was trained on sentences with the speaker's own country written as
+    /// "my country" ([`Country::rewrite`]), and reads them so: see
+    /// [`Classifier::model_input`]. Absent (false) in older models.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_country: bool,
 }
 
 /// The SHA-256 of `bytes` as 64 lowercase hex digits, as `polrec.json` stores it.
@@ -136,6 +143,7 @@ pub struct LabelledSentence {
 pub struct Classifier {
     embedder: Embedder,
     head: Head,
+    own_country: bool,
 }
 
 impl Classifier {
@@ -280,6 +288,7 @@ impl Classifier {
         Ok(Classifier {
             embedder: Embedder::new(tokenizer, encoder),
             head,
+            own_country: manifest.own_country,
         })
     }
 
@@ -299,14 +308,38 @@ impl Classifier {
     pub fn with_precision(self, precision: Precision) -> Classifier {
         Classifier {
             embedder: self.embedder.with_precision(precision),
-            head: self.head,
+            ..self
         }
     }
 
-    /// Labels sentences: one prediction each, in order.
+    /// What the model reads for `sentence` said by `speaker`: the sentence with the
+    /// speaker's own country written as "my country" when the model was trained so
+    /// ([`Manifest::own_country`]), else the sentence as it is.
+    pub fn model_input<'t>(&self, sentence: &'t str, speaker: Option<Country>) -> Cow<'t, str> {
+        match speaker {
+            Some(country) if self.own_country => country.rewrite(sentence),
+            _ => Cow::Borrowed(sentence),
+        }
+    }
+
+    /// Labels sentences: one prediction each, in order. The sentences are read as they
+    /// are; for sentences whose speaker is known, see [`Classifier::classify_said_by`].
     pub fn classify(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
         let encoded = self.tokenizer().encode_all(texts)?;
         self.classify_encoded(&encoded.iter().collect::<Vec<_>>())
+    }
+
+    /// Labels sentences, each with the country of its speaker if known (an ISO alpha-3
+    /// code or a name, see [`Country::from_delegation`]), so that "Kazakhstan
+    /// reaffirms …" reads as a pledge when Kazakhstan says it: one prediction each, in order.
+    pub fn classify_said_by(&self, sentences: &[(&str, Option<&str>)]) -> Result<Vec<Prediction>> {
+        let inputs: Vec<Cow<str>> = sentences
+            .iter()
+            .map(|(text, speaker)| {
+                self.model_input(text, speaker.and_then(Country::from_delegation))
+            })
+            .collect();
+        self.classify(&inputs.iter().map(|t| t.as_ref()).collect::<Vec<_>>())
     }
 
     /// Labels sentences already tokenized, in length-sorted batches; predictions come
@@ -353,11 +386,15 @@ impl Classifier {
         }
     }
 
-    /// Splits a statement into sentences and labels each one.
+    /// Splits a statement into sentences and labels each one, each read as said by the
+    /// delegation of its verbatim-record header, if any.
     pub fn label_text(&self, text: &str) -> Result<Vec<LabelledSentence>> {
         let sentences = crate::text::split(text);
-        let texts: Vec<&str> = sentences.iter().map(|s| s.text.as_str()).collect();
-        let predictions = self.classify(&texts)?;
+        let said: Vec<(&str, Option<&str>)> = sentences
+            .iter()
+            .map(|s| (s.text.as_str(), s.delegation.as_deref()))
+            .collect();
+        let predictions = self.classify_said_by(&said)?;
         Ok(sentences
             .into_iter()
             .zip(predictions)

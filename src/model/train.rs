@@ -45,6 +45,10 @@ pub struct TrainConfig {
     pub max_len: usize,
     /// Seed of every random choice (split, shuffling, initialisation, dropout).
     pub seed: u64,
+    /// Train on sentences with the speaker's own country written as "my country"
+    /// ([`Example::own_country_text`]), for examples whose speaker is known; the model
+    /// records it ([`Manifest::own_country`]) and reads its input so.
+    pub own_country: bool,
 }
 
 impl Default for TrainConfig {
@@ -60,6 +64,7 @@ impl Default for TrainConfig {
             patience: 1,
             max_len: 128,
             seed: 13,
+            own_country: true,
         }
     }
 }
@@ -162,9 +167,19 @@ impl BaseModel {
 pub struct Trained {
     encoder: Encoder,
     head: Head,
+    own_country: bool,
 }
 
 impl Trained {
+    /// The state of a run of `cfg`.
+    fn new(encoder: Encoder, head: Head, cfg: &TrainConfig) -> Trained {
+        Trained {
+            encoder,
+            head,
+            own_country: cfg.own_country,
+        }
+    }
+
     /// Writes a model directory ([`MODEL_FILES`]) that [`super::Classifier::from_dir`]
     /// loads, with the SHA-256 of the weights in `polrec.json` so that they are checked at load.
     pub fn save(&self, base: &BaseModel, storage: Storage, dir: &Path) -> Result<()> {
@@ -187,6 +202,7 @@ impl Trained {
             temperature: self.head.temperature(),
             max_len: base.config.max_position_embeddings,
             sha256: None,
+            own_country: self.own_country,
         }
         .write_with_weights(dir, &tensors, storage)
     }
@@ -314,7 +330,10 @@ fn prepare(
         .iter()
         .map(|e| {
             Ok(Prepared {
-                encoded: tokenizer.encode(&e.text)?,
+                encoded: match cfg.own_country {
+                    true => tokenizer.encode(&e.own_country_text())?,
+                    false => tokenizer.encode(&e.text)?,
+                },
                 label: e.label,
                 weight: e.weight,
             })
@@ -459,7 +478,7 @@ pub fn train(
     }
 
     let (head, report) = calibrate(&encoder, &head, &val, cfg, train.len(), epochs, best_epoch)?;
-    Ok((Trained { encoder, head }, report))
+    Ok((Trained::new(encoder, head, cfg), report))
 }
 
 /// Fits the temperature of `head` on the validation slice and reports the scores there.
@@ -538,7 +557,7 @@ pub fn average(
     let (encoder, head) = build(mean)?;
     let (head, mut report) = calibrate(&encoder, &head, &val, cfg, train.len(), Vec::new(), 0)?;
     report.members_validation_macro_f1 = members_f1;
-    Ok((Trained { encoder, head }, report))
+    Ok((Trained::new(encoder, head, cfg), report))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! run of whitespace (Unicode `White_Space`) to one space, trimming the ends; that is the
 //! only normalisation, and the hashes depend on it, so it must never change.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -19,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::text::country::Country;
 use crate::{Error, Label, Result};
 
 /// A labelled sentence to train or evaluate on.
@@ -30,6 +32,8 @@ pub struct Example {
     pub label: Label,
     /// Its weight in the loss: 1.0 unless a trainer decides otherwise.
     pub weight: f32,
+    /// The country of its speaker, if known.
+    pub speaker: Option<Country>,
 }
 
 impl Example {
@@ -39,6 +43,25 @@ impl Example {
             text: text.into(),
             label,
             weight: 1.0,
+            speaker: None,
+        }
+    }
+
+    /// The same example said by `speaker` (an ISO alpha-3 code or a name; `None`
+    /// when no country of that name is known).
+    pub fn said_by(self, speaker: &str) -> Self {
+        Example {
+            speaker: Country::from_delegation(speaker),
+            ..self
+        }
+    }
+
+    /// The text with its speaker's own country written as "my country", as a model
+    /// trained with [`Manifest::own_country`](super::classifier::Manifest::own_country) reads it.
+    pub fn own_country_text(&self) -> Cow<'_, str> {
+        match self.speaker {
+            Some(country) => country.rewrite(&self.text),
+            None => Cow::Borrowed(&self.text),
         }
     }
 }
@@ -48,16 +71,23 @@ impl Example {
 struct LabelledRecord {
     text: String,
     label: Label,
+    iso3: Option<String>,
+    delegation: Option<String>,
 }
 
-/// Reads labelled JSONL (one object a line with `text` and `label`; other fields are
-/// ignored, blank lines skipped) into examples of weight 1.0.
+/// Reads labelled JSONL (one object a line with `text` and `label`, and the speaker's
+/// `iso3` or `delegation` if known; other fields are ignored, blank lines skipped) into
+/// examples of weight 1.0.
 ///
 /// A line that is not such an object is an [`Error::BadRecord`] naming the file and line.
 pub fn read_labelled(path: &Path) -> Result<Vec<Example>> {
     let mut examples = Vec::new();
     for_each_record(path, |_, record: LabelledRecord| {
-        examples.push(Example::new(record.text, record.label));
+        let example = Example::new(record.text, record.label);
+        examples.push(match record.iso3.or(record.delegation) {
+            Some(speaker) => example.said_by(&speaker),
+            None => example,
+        });
         Ok(())
     })?;
     Ok(examples)
@@ -137,7 +167,7 @@ pub struct RealSentence {
 
 impl From<RealSentence> for Example {
     fn from(sentence: RealSentence) -> Self {
-        Example::new(sentence.text, sentence.label)
+        Example::new(sentence.text, sentence.label).said_by(&sentence.iso3)
     }
 }
 

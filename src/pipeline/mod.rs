@@ -18,6 +18,7 @@
 //! Parallel work runs on the rayon pool given with [`Pipeline::on_pool`], or else on
 //! the current one.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use rayon::prelude::*;
 
 use crate::model::tokenizer::Encoded;
 use crate::model::{Classifier, Prediction};
+use crate::text::country::Country;
 use crate::text::{self, Sentence};
 
 pub mod window;
@@ -53,6 +55,12 @@ pub struct Tokenized<'a> {
 ///
 /// [`Classifier`] implements it; tests implement it with stand-ins.
 pub trait Classify: Sync {
+    /// What the model reads for `sentence` said by `speaker` (see
+    /// [`Classifier::model_input`]): by default the sentence as it is.
+    fn model_input<'t>(&self, sentence: &'t str, speaker: Option<Country>) -> Cow<'t, str> {
+        let _ = speaker;
+        Cow::Borrowed(sentence)
+    }
     /// Tokenizes one sentence.
     fn encode(&self, text: &str) -> crate::Result<Encoded>;
     /// Labels tokenized sentences, one prediction each, in order, with each sentence's
@@ -61,6 +69,10 @@ pub trait Classify: Sync {
 }
 
 impl Classify for Classifier {
+    fn model_input<'t>(&self, sentence: &'t str, speaker: Option<Country>) -> Cow<'t, str> {
+        Classifier::model_input(self, sentence, speaker)
+    }
+
     fn encode(&self, text: &str) -> crate::Result<Encoded> {
         self.tokenizer().encode(text)
     }
@@ -87,6 +99,11 @@ pub enum Segmentation {
 pub trait Unit: Send + Sync {
     /// The unit's original text.
     fn text(&self) -> &str;
+    /// The country of the unit's speaker, if known (a corpus's `iso3` field, say); a
+    /// verbatim-record header inside the text names the speaker of what follows it instead.
+    fn speaker(&self) -> Option<Country> {
+        None
+    }
 }
 
 /// What became of one sentence in the classifier.
@@ -289,20 +306,20 @@ impl<'c> Pipeline<'c> {
         let segmented: Vec<Vec<Sentence>> =
             self.install(|| chunk.par_iter().map(|u| self.segment(u.text())).collect());
         stats.segment += started.elapsed();
-        let texts: Vec<&str> = segmented
-            .iter()
-            .flatten()
-            .map(|s| s.text.as_str())
-            .collect();
+        let sentences = segmented.iter().map(Vec::len).sum::<usize>();
         let labellings = match self.classifier {
-            Some(classifier) => self
-                .install(|| window::label(classifier, &texts, self.batch_size, self.tuning, stats)),
-            None => texts
-                .iter()
+            Some(classifier) => {
+                let inputs = model_inputs(classifier, &chunk, &segmented);
+                let texts: Vec<&str> = inputs.iter().map(|t| t.as_ref()).collect();
+                self.install(|| {
+                    window::label(classifier, &texts, self.batch_size, self.tuning, stats)
+                })
+            }
+            None => (0..sentences)
                 .map(|_| (Labelling::Unlabelled, false))
                 .collect(),
         };
-        stats.sentences += texts.len();
+        stats.sentences += sentences;
         stats.units += chunk.len();
         stats.chunks += 1;
 
@@ -343,6 +360,30 @@ impl<'c> Pipeline<'c> {
             Segmentation::Whole => text::single_unit(raw).into_iter().collect(),
         }
     }
+}
+
+/// What the classifier reads for each sentence of a chunk, in order: each sentence
+/// said by the delegation of its verbatim-record header (none for "The President:"),
+/// or, before any header, by its unit's speaker.
+fn model_inputs<'s, U: Unit>(
+    classifier: &dyn Classify,
+    units: &[U],
+    segmented: &'s [Vec<Sentence>],
+) -> Vec<Cow<'s, str>> {
+    units
+        .iter()
+        .zip(segmented)
+        .flat_map(|(unit, sentences)| {
+            let unit_speaker = unit.speaker();
+            sentences.iter().map(move |s| {
+                let speaker = match s.speaker {
+                    Some(_) => s.delegation.as_deref().and_then(Country::from_delegation),
+                    None => unit_speaker,
+                };
+                classifier.model_input(&s.text, speaker)
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

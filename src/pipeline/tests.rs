@@ -484,3 +484,89 @@ fn truncation_marks_follow_their_sentences_and_repeats() {
         .unwrap();
     assert!(sink.0.iter().flatten().all(|t| !t));
 }
+
+/// Reads the speaker's own country as "my country", as a model trained so does.
+#[derive(Default)]
+struct OwnCountry(Keyword);
+
+impl Classify for OwnCountry {
+    fn model_input<'t>(&self, sentence: &'t str, speaker: Option<Country>) -> Cow<'t, str> {
+        speaker.map_or(Cow::Borrowed(sentence), |c| c.rewrite(sentence))
+    }
+    fn encode(&self, text: &str) -> crate::Result<Encoded> {
+        self.0.encode(text)
+    }
+    fn classify_encoded(&self, batch: &[Tokenized<'_>]) -> crate::Result<Vec<Tagged>> {
+        self.0.classify_encoded(batch)
+    }
+}
+
+/// A unit said by a delegation (a code or a name), if known.
+struct Said(&'static str, Option<&'static str>);
+
+impl Unit for Said {
+    fn text(&self) -> &str {
+        self.0
+    }
+    fn speaker(&self) -> Option<Country> {
+        self.1.and_then(Country::from_delegation)
+    }
+}
+
+/// The sentence texts handed back, in order.
+#[derive(Default)]
+struct Texts(Vec<String>);
+
+impl Sink<Said> for Texts {
+    type Error = std::convert::Infallible;
+    fn unit(&mut self, _: Said, sentences: Vec<Labelled>) -> Result<(), Self::Error> {
+        self.0
+            .extend(sentences.into_iter().map(|l| l.sentence.text));
+        Ok(())
+    }
+    fn chunk_done(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_model_reads_the_speakers_own_country_and_the_output_keeps_its_words() {
+    let classifier = OwnCountry::default();
+    let pipeline = Pipeline::new(Some(&classifier), Segmentation::Split, 4);
+    let units = vec![
+        Said("Kazakhstan will host the talks.", Some("KAZ")),
+        Said("Kazakhstan will host the talks.", Some("FRA")),
+        Said("Kazakhstan will host the talks.", None),
+        Said(
+            "Kazakhstan will act.\nThe President: France has the floor.\n\
+             Mr. Dupont (France): France will fund the plan. Kazakhstan hosts it.",
+            Some("KAZ"),
+        ),
+    ];
+    let mut sink = Texts::default();
+    pipeline.run(units, &mut sink).unwrap();
+    let mut read: Vec<String> = classifier.0.calls.lock().unwrap().concat();
+    read.sort();
+    let mut expected = vec![
+        "France has the floor.",
+        "Kazakhstan hosts it.",
+        "Kazakhstan will host the talks.",
+        "My country will act.",
+        "My country will fund the plan.",
+        "My country will host the talks.",
+    ];
+    expected.sort();
+    assert_eq!(read, expected);
+    assert_eq!(
+        sink.0,
+        [
+            "Kazakhstan will host the talks.",
+            "Kazakhstan will host the talks.",
+            "Kazakhstan will host the talks.",
+            "Kazakhstan will act.",
+            "France has the floor.",
+            "France will fund the plan.",
+            "Kazakhstan hosts it.",
+        ]
+    );
+}

@@ -8,6 +8,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+pub mod country;
 mod docmeta;
 pub mod furniture;
 pub mod hyphen;
