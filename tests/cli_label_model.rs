@@ -251,3 +251,59 @@ fn the_embedded_model_carries_a_checksum_that_matches() {
     // and the embedded copy passes the check at load
     polrec::Classifier::embedded().unwrap();
 }
+
+#[test]
+fn a_model_trained_on_own_country_reads_the_speaker_of_each_record() {
+    let (dir, model) = tiny();
+    edit_json(&model.join("polrec.json"), |m| {
+        m["own_country"] = true.into()
+    });
+    let input = [
+        r#"{"iso3": "KAZ", "text": "Kazakhstan will host the talks."}"#,
+        r#"{"text": "My country will host the talks."}"#,
+        r#"{"iso3": "FRA", "text": "Kazakhstan will host the talks."}"#,
+        r#"{"text": "Kazakhstan will host the talks."}"#,
+        r#"{"delegation": "Kazakhstan", "text": "Kazakhstan will host the talks."}"#,
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("in.jsonl"), input).unwrap();
+    std::fs::write(
+        dir.path().join("KAZ_78_2023.txt"),
+        "Kazakhstan will host the talks.\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("polrec")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["label", "--quiet", "--model"])
+        .arg(&model)
+        .args(["-o", "out.jsonl", "in.jsonl", "KAZ_78_2023.txt"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("out.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 6);
+    let scores = |i: usize| records[i]["scores"].to_string();
+    // Said by Kazakhstan (an iso3 field, a delegation field, a UNGDC file name), the
+    // sentence is read as "My country will …"; said by France or by no one known, as it is.
+    assert_eq!(scores(0), scores(1));
+    assert_eq!(scores(4), scores(1));
+    assert_eq!(scores(5), scores(1));
+    assert_eq!(scores(2), scores(3));
+    assert_ne!(
+        scores(0),
+        scores(2),
+        "the tiny model tells the two inputs apart"
+    );
+    // The output keeps the sentence's own words.
+    assert_eq!(records[0]["text"], "Kazakhstan will host the talks.");
+    assert_eq!(records[5]["text"], "Kazakhstan will host the talks.");
+}
