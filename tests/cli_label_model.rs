@@ -285,11 +285,7 @@ fn a_model_trained_on_own_country_reads_the_speaker_of_each_record() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("out.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = common::json_lines(&std::fs::read(dir.path().join("out.jsonl")).unwrap());
     assert_eq!(records.len(), 6);
     let scores = |i: usize| records[i]["scores"].to_string();
     // Said by Kazakhstan (an iso3 field, a delegation field, a UNGDC file name), the

@@ -57,8 +57,7 @@ pub struct Tokenized<'a> {
 pub trait Classify: Sync {
     /// What the model reads for `sentence` said by `speaker` (see
     /// [`Classifier::model_input`]): by default the sentence as it is.
-    fn model_input<'t>(&self, sentence: &'t str, speaker: Option<Country>) -> Cow<'t, str> {
-        let _ = speaker;
+    fn model_input<'t>(&self, sentence: &'t str, _speaker: Option<Country>) -> Cow<'t, str> {
         Cow::Borrowed(sentence)
     }
     /// Tokenizes one sentence.
