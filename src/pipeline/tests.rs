@@ -545,8 +545,11 @@ fn the_model_reads_the_speakers_own_country_and_the_output_keeps_its_words() {
     ];
     let mut sink = Texts::default();
     pipeline.run(units, &mut sink).unwrap();
+    // Units reach the pipeline on a thread of their own, so they may fall into one
+    // chunk or several; a text repeated across chunks is read once in each.
     let mut read: Vec<String> = classifier.0.calls.lock().unwrap().concat();
     read.sort();
+    read.dedup();
     let mut expected = vec![
         "France has the floor.",
         "Kazakhstan hosts it.",
