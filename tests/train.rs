@@ -1,5 +1,6 @@
-//! Training: gradients reach the embeddings (the differentiable layer norm), and a run
-//! on a tiny set is reproducible; averaging models is a weight-wise mean.
+//! Training: gradients reach the embeddings (the differentiable layer norm), a run on a
+//! tiny set is reproducible, and train-only examples are never held out; averaging
+//! models is a weight-wise mean.
 
 mod common;
 
@@ -122,6 +123,32 @@ fn training_on_a_tiny_set_is_reproducible() {
     let base_bytes = std::fs::read(base_dir.path().join("model.safetensors")).unwrap();
     assert_ne!(bytes[0].len(), 0);
     assert_ne!(bytes[0], base_bytes);
+}
+
+#[test]
+fn train_only_examples_are_trained_on_and_never_held_out() {
+    let base_dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(base_dir.path(), 2, false);
+    let base = BaseModel::from_dir(base_dir.path()).unwrap();
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch_size: 8,
+        validation: 0.25,
+        ..TrainConfig::default()
+    };
+    let examples = tiny_examples();
+    let (_, plain) = train(&base, &examples, &cfg, &mut |_| {}).unwrap();
+    let mut more = examples.clone();
+    more.extend(
+        tiny_examples()
+            .into_iter()
+            .take(10)
+            .map(Example::for_training_only),
+    );
+    let (_, with_extra) = train(&base, &more, &cfg, &mut |_| {}).unwrap();
+    assert_eq!(plain.validation_size, 9);
+    assert_eq!(with_extra.validation_size, plain.validation_size);
+    assert_eq!(with_extra.train_size, plain.train_size + 10);
 }
 
 #[test]

@@ -13,6 +13,10 @@ pub struct TrainArgs {
     /// Labelled JSONL files (`text`, `label`), e.g. datasets/train.jsonl.
     #[arg(long = "data", value_name = "FILE")]
     data: Vec<PathBuf>,
+    /// Labelled JSONL files like --data, only trained on: none of their sentences is
+    /// held out, so the validation slice stays that of the other data.
+    #[arg(long = "train-only", value_name = "FILE")]
+    train_only: Vec<PathBuf>,
     /// Index of real labelled sentences (datasets/real-train.index.jsonl), rebuilt from
     /// `--corpus` at training time.
     #[arg(long, value_name = "FILE", requires = "corpus")]
@@ -76,6 +80,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             corpus.display()
         );
         examples.extend(real);
+    }
+    for path in &args.train_only {
+        let part = read_labelled(path).with_context(|| format!("reading {}", path.display()))?;
+        eprintln!(
+            "{}: {} examples, for training only",
+            path.display(),
+            part.len()
+        );
+        examples.extend(part.into_iter().map(Example::for_training_only));
     }
     if let Some(n) = args.limit {
         examples.truncate(n);

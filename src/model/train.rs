@@ -212,13 +212,20 @@ struct Prepared {
     encoded: Encoded,
     label: Label,
     weight: f32,
+    train_only: bool,
 }
 
 /// Splits examples into training and validation parts, stratified by label, seeded.
+/// Examples marked train-only all go to training and leave the split of the others
+/// as it would be without them.
 fn split(examples: Vec<Prepared>, share: f64, rng: &mut StdRng) -> (Vec<Prepared>, Vec<Prepared>) {
     let mut by_label: [Vec<Prepared>; 3] = Default::default();
+    let mut train_only = Vec::new();
     for e in examples {
-        by_label[e.label.index()].push(e);
+        match e.train_only {
+            true => train_only.push(e),
+            false => by_label[e.label.index()].push(e),
+        }
     }
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for mut group in by_label {
@@ -227,6 +234,7 @@ fn split(examples: Vec<Prepared>, share: f64, rng: &mut StdRng) -> (Vec<Prepared
         val.extend(group.drain(..n_val));
         train.extend(group);
     }
+    train.extend(train_only);
     (train, val)
 }
 
@@ -336,6 +344,7 @@ fn prepare(
                 },
                 label: e.label,
                 weight: e.weight,
+                train_only: e.train_only,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -570,5 +579,36 @@ mod tests {
         let logits = vec![vec![4.0, 0.0, 0.0], vec![4.0, 0.0, 0.0]];
         let gold = [Label::CallToAction, Label::Context];
         assert!(fit_temperature(&logits, &gold) > 1.5);
+    }
+
+    /// Examples told apart by their single token id.
+    fn prepared(ids: std::ops::Range<u32>, train_only: bool) -> Vec<Prepared> {
+        ids.map(|id| Prepared {
+            encoded: Encoded {
+                ids: vec![id],
+                truncated: false,
+            },
+            label: Label::ALL[id as usize % 3],
+            weight: 1.0,
+            train_only,
+        })
+        .collect()
+    }
+
+    fn ids(slice: &[Prepared]) -> Vec<u32> {
+        slice.iter().map(|p| p.encoded.ids[0]).collect()
+    }
+
+    #[test]
+    fn train_only_examples_are_trained_on_and_leave_the_validation_slice_alone() {
+        let (train, val) = split(prepared(0..60, false), 0.2, &mut StdRng::seed_from_u64(7));
+        let mut with_extra = prepared(0..60, false);
+        with_extra.extend(prepared(100..130, true));
+        let (train2, val2) = split(with_extra, 0.2, &mut StdRng::seed_from_u64(7));
+        assert_eq!(ids(&val2), ids(&val));
+        assert_eq!(val.len(), 12);
+        let mut expected = ids(&train);
+        expected.extend(100..130);
+        assert_eq!(ids(&train2), expected);
     }
 }

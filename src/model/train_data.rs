@@ -34,6 +34,9 @@ pub struct Example {
     pub weight: f32,
     /// The country of its speaker, if known.
     pub speaker: Option<Country>,
+    /// Whether the example is only trained on, never held out for validation (so that
+    /// adding such examples leaves the validation slice as it was).
+    pub train_only: bool,
 }
 
 impl Example {
@@ -44,6 +47,7 @@ impl Example {
             label,
             weight: 1.0,
             speaker: None,
+            train_only: false,
         }
     }
 
@@ -52,6 +56,14 @@ impl Example {
     pub fn said_by(self, speaker: &str) -> Self {
         Example {
             speaker: Country::from_delegation(speaker),
+            ..self
+        }
+    }
+
+    /// The same example, only trained on (see [`Example::train_only`]).
+    pub fn for_training_only(self) -> Self {
+        Example {
+            train_only: true,
             ..self
         }
     }
