@@ -595,6 +595,7 @@ mod tests {
         .collect()
     }
 
+    /// The ids that tell apart the examples of a slice, in order.
     fn ids(slice: &[Prepared]) -> Vec<u32> {
         slice.iter().map(|p| p.encoded.ids[0]).collect()
     }
