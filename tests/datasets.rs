@@ -65,19 +65,22 @@ fn shared_texts() -> Option<String> {
         eprintln!("skipped: {} not present", corpus.display());
         return None;
     }
-    let mut text = String::new();
+    let mut lines = String::new();
     flate2::read::GzDecoder::new(std::fs::File::open(&corpus).unwrap())
-        .read_to_string(&mut text)
+        .read_to_string(&mut lines)
         .unwrap();
     for labelled in ["train/real-train.jsonl", "dev/real-dev.jsonl"] {
-        text.push_str(&std::fs::read_to_string(shared.join(labelled)).unwrap_or_default());
+        lines.push('\n');
+        lines.push_str(&std::fs::read_to_string(shared.join(labelled)).unwrap_or_default());
     }
-    // Statements are JSON strings: undo the escapes a sentence could hold, and make
-    // every run of whitespace one space, as the written sets write it.
-    let text = text
-        .replace("\\n", " ")
-        .replace("\\\"", "\"")
-        .replace("\\u2019", "\u{2019}");
+    // The `text` of every record, each run of whitespace made one space, as the
+    // written sets write it.
+    let text: String = lines
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|r| r["text"].as_str().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join(" ");
     Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 

@@ -61,6 +61,14 @@ fn gradients_reach_the_embeddings() {
         .is_some());
 }
 
+/// A tiny two-layer base model, and the directory it lives in.
+fn tiny_base() -> (tempfile::TempDir, BaseModel) {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path(), 2, false);
+    let base = BaseModel::from_dir(dir.path()).unwrap();
+    (dir, base)
+}
+
 fn tiny_examples() -> Vec<Example> {
     let texts = [
         (
@@ -87,9 +95,7 @@ fn tiny_examples() -> Vec<Example> {
 
 #[test]
 fn training_on_a_tiny_set_is_reproducible() {
-    let base_dir = tempfile::tempdir().unwrap();
-    common::write_tiny_model(base_dir.path(), 2, false);
-    let base = BaseModel::from_dir(base_dir.path()).unwrap();
+    let (base_dir, base) = tiny_base();
     let cfg = TrainConfig {
         epochs: 2,
         batch_size: 8,
@@ -127,9 +133,7 @@ fn training_on_a_tiny_set_is_reproducible() {
 
 #[test]
 fn train_only_examples_are_trained_on_and_never_held_out() {
-    let base_dir = tempfile::tempdir().unwrap();
-    common::write_tiny_model(base_dir.path(), 2, false);
-    let base = BaseModel::from_dir(base_dir.path()).unwrap();
+    let (_base_dir, base) = tiny_base();
     let cfg = TrainConfig {
         epochs: 1,
         batch_size: 8,
@@ -153,9 +157,7 @@ fn train_only_examples_are_trained_on_and_never_held_out() {
 
 #[test]
 fn averaging_models_takes_the_mean_of_every_weight() {
-    let base_dir = tempfile::tempdir().unwrap();
-    common::write_tiny_model(base_dir.path(), 2, false);
-    let base = BaseModel::from_dir(base_dir.path()).unwrap();
+    let (_base_dir, base) = tiny_base();
     let examples = tiny_examples();
     let cfg = |seed| TrainConfig {
         epochs: 1,
