@@ -6,7 +6,7 @@ use anyhow::Context;
 use polrec::model::classifier::Manifest;
 use polrec::model::weights::{self, Storage};
 
-/// Rewrites a model directory with its weights stored as f32, f16 or int8 (and their
+/// Rewrites a model directory with its weights stored as f32, f16, int8 or int8-emb4 (and their
 /// new checksum in `polrec.json`).
 #[derive(Debug, clap::Args)]
 pub struct ConvertArgs {
@@ -15,7 +15,7 @@ pub struct ConvertArgs {
     /// The model directory to write.
     output: PathBuf,
     /// How to store the weights.
-    #[arg(long, value_enum, default_value = "int8")]
+    #[arg(long, value_enum, default_value = "int8-emb4")]
     storage: Storage,
 }
 

@@ -31,7 +31,7 @@ pub struct TrainArgs {
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
     /// How to store the weights.
-    #[arg(long, value_enum, default_value = "int8")]
+    #[arg(long, value_enum, default_value = "int8-emb4")]
     storage: Storage,
     /// Largest number of epochs.
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
