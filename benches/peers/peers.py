@@ -13,8 +13,9 @@ pooling), each with the same number of threads:
 
 MODEL is a plain Hugging Face BERT directory (config.json, tokenizer.json,
 model.safetensors) or a polrec model directory, whose model.safetensors may store
-large matrices as int8 `W` plus `W.scale` (one f32 per row): those are dequantised,
-`head.*` is ignored.
+large matrices as int8 `W` plus `W.scale` (one f32 per row) and the word embeddings in
+4 bits (`W` u8, two codes a byte, low nibble first, with f16 `W.scale` and `W.min` per
+group of 32 columns): those are dequantised, `head.*` is ignored.
 
 Usage: peers.py MODEL SENTENCES [--runs 3] [--batch 32] [--threads 2] [--limit N]
                 [--polrec target/release/polrec] [--workdir DIR]
@@ -31,16 +32,23 @@ import time
 
 
 def load_state(model_dir):
-    """f32 numpy arrays of the encoder, int8 storage undone, head and pooler dropped."""
+    """f32 numpy arrays of the encoder, int8 and 4-bit storage undone, head and pooler dropped."""
     import numpy as np
     from safetensors.numpy import load_file
 
     raw = load_file(os.path.join(model_dir, "model.safetensors"))
     state = {}
     for name, value in raw.items():
-        if name.endswith(".scale") or name.startswith("head."):
+        if name.endswith((".scale", ".min")) or name.startswith("head."):
             continue
-        if value.dtype == np.int8:
+        if value.dtype == np.uint8:
+            codes = np.stack([value & 0x0F, value >> 4], axis=-1).reshape(value.shape[0], -1)
+            rows, cols = codes.shape
+            groups = codes.reshape(rows, -1, 32).astype(np.float32)
+            scale = raw[name + ".scale"].astype(np.float32)[:, :, None]
+            low = raw[name + ".min"].astype(np.float32)[:, :, None]
+            value = (low + groups * scale).reshape(rows, cols)
+        elif value.dtype == np.int8:
             scale = raw[name + ".scale"].astype(np.float32)
             value = value.astype(np.float32) * scale[:, None]
         elif value.dtype != np.float32 and np.issubdtype(value.dtype, np.floating):
