@@ -154,3 +154,20 @@ fn a_model_trained_on_own_country_reads_the_speakers_country_as_my_country() {
         assert!((a.scores.commitment - b.scores.commitment).abs() < 1e-5);
     }
 }
+
+#[test]
+fn the_shipped_tokenizer_is_the_base_one_without_fixed_length_as_training_writes_it() {
+    let base = std::fs::read(common::base_model_dir().join("tokenizer.json")).unwrap();
+    let shipped = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models/polrec-minilm/tokenizer.json"),
+    )
+    .unwrap();
+    assert_ne!(base, shipped, "the base file pads to 128");
+    let written = polrec::model::tokenizer::without_fixed_length(&base).unwrap();
+    let json = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap();
+    assert!(
+        json(&written) == json(&shipped),
+        "tokenizer.json as training writes it differs from the shipped one"
+    );
+}

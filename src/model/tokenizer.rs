@@ -24,6 +24,19 @@ pub struct Batch {
     pub tokens: usize,
 }
 
+/// A `tokenizer.json` with its fixed padding and truncation removed, as a trained model
+/// stores it (the packaged base file pads every input to 128 and cuts at 128; polrec pads
+/// each batch to its longest sentence and truncates at the model's positions).
+pub fn without_fixed_length(json: &[u8]) -> Result<Vec<u8>> {
+    let mut t = Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
+    t.with_padding(None);
+    t.with_truncation(None)
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
+    t.to_string(false)
+        .map(String::into_bytes)
+        .map_err(|e| Error::Tokenizer(e.to_string()))
+}
+
 /// The tokenizer of the encoder, with padding off and truncation at `max_len` tokens.
 pub struct SentenceTokenizer {
     inner: Tokenizer,

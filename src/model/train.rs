@@ -16,7 +16,7 @@ use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
 use super::classifier::{encoder_and_head, Manifest, MODEL_FILES};
 use super::head::{prediction_from_logits, Head};
 use super::metrics::{expected_calibration_error, Evaluation};
-use super::tokenizer::{pad_batch, Encoded, SentenceTokenizer};
+use super::tokenizer::{pad_batch, without_fixed_length, Encoded, SentenceTokenizer};
 use super::train_data::Example;
 use super::weights::{self, Storage};
 use super::Label;
@@ -135,7 +135,8 @@ pub struct BaseModel {
     pub config: EncoderConfig,
     /// Raw `config.json`, written unchanged into the trained model.
     pub config_json: Vec<u8>,
-    /// Raw `tokenizer.json`, written unchanged into the trained model.
+    /// Raw `tokenizer.json`, written into the trained model without its fixed padding and
+    /// truncation ([`without_fixed_length`]).
     pub tokenizer_json: Vec<u8>,
     /// Encoder weights, f32, checkpoint names.
     pub weights: HashMap<String, Tensor>,
@@ -192,7 +193,7 @@ impl Trained {
             std::fs::write(&path, bytes).map_err(|source| Error::Io { path, source })
         };
         write(MODEL_FILES[0], &base.config_json)?;
-        write(MODEL_FILES[1], &base.tokenizer_json)?;
+        write(MODEL_FILES[1], &without_fixed_length(&base.tokenizer_json)?)?;
         let mut tensors = self.encoder.named_tensors()?;
         let (w, b) = self.head.tensors();
         tensors.push(("head.weight".into(), w));
