@@ -36,7 +36,7 @@ const MIN_SUFFIX: &str = ".min";
 /// Columns that share one scale and minimum in the 4-bit form.
 pub const GROUP: usize = 32;
 
-/// Reads every tensor of a safetensors buffer as f32, undoing f16/bf16/int8 storage.
+/// Reads every tensor of a safetensors buffer as f32, undoing f16/bf16/int8/4-bit storage.
 pub fn read(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>> {
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::Model(format!("invalid safetensors: {e}")))?;
