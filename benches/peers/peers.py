@@ -42,12 +42,11 @@ def load_state(model_dir):
         if name.endswith((".scale", ".min")) or name.startswith("head."):
             continue
         if value.dtype == np.uint8:
-            codes = np.stack([value & 0x0F, value >> 4], axis=-1).reshape(value.shape[0], -1)
-            rows, cols = codes.shape
-            groups = codes.reshape(rows, -1, 32).astype(np.float32)
             scale = raw[name + ".scale"].astype(np.float32)[:, :, None]
             low = raw[name + ".min"].astype(np.float32)[:, :, None]
-            value = (low + groups * scale).reshape(rows, cols)
+            codes = np.stack([value & 0x0F, value >> 4], axis=-1)
+            groups = codes.reshape(scale.shape[0], scale.shape[1], -1).astype(np.float32)
+            value = (low + groups * scale).reshape(scale.shape[0], -1)
         elif value.dtype == np.int8:
             scale = raw[name + ".scale"].astype(np.float32)
             value = value.astype(np.float32) * scale[:, None]

@@ -48,14 +48,8 @@ pub fn read(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>> {
         let mut shape = view.shape().to_vec();
         let data = view.data();
         let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            Dtype::F16 => data
-                .chunks_exact(2)
-                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
+            Dtype::F32 => f32_values(data),
+            Dtype::F16 => f16_values(data),
             Dtype::BF16 => data
                 .chunks_exact(2)
                 .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
@@ -135,11 +129,7 @@ fn int8_scales(st: &SafeTensors, name: &str, view: &TensorView) -> Result<(Vec<f
     if scales.dtype() != Dtype::F32 {
         return Err(Error::Model(format!("`{scale_name}` is not f32")));
     }
-    let scales: Vec<f32> = scales
-        .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let scales = f32_values(scales.data());
     let shape = match *view.shape() {
         [rows, cols] => [rows, cols],
         _ => {
@@ -181,10 +171,7 @@ fn int4_values(st: &SafeTensors, name: &str, view: &TensorView) -> Result<Vec<f3
         if t.dtype() != Dtype::F16 || t.shape() != [rows, cols / GROUP] {
             return Err(Error::Model(format!("`{full}` does not match `{name}`")));
         }
-        Ok(t.data()
-            .chunks_exact(2)
-            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect())
+        Ok(f16_values(t.data()))
     };
     let (scales, mins) = (companion(SCALE_SUFFIX)?, companion(MIN_SUFFIX)?);
     Ok(view
@@ -303,6 +290,22 @@ pub fn serialize(tensors: &[(String, Tensor)], storage: Storage) -> Result<Vec<u
         })
         .collect::<Result<Vec<_>>>()?;
     safetensors::serialize(views, None).map_err(|e| Error::Model(format!("safetensors: {e}")))
+}
+
+/// Little-endian f32 bytes as values.
+fn f32_values(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Little-endian f16 bytes as f32 values.
+fn f16_values(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(2)
+        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+        .collect()
 }
 
 fn f32_bytes(values: &[f32]) -> Vec<u8> {
