@@ -494,3 +494,44 @@ fn committed_index_is_what_the_builder_makes() {
         build.not_found
     );
 }
+
+/// The committed index of further real sentences (labelled for polrec, trained on with
+/// `--train-only-index`) rebuilds whole, and none of its sentences is one of the
+/// real-train set or of the evaluation-only dev set.
+#[test]
+fn extra_index_rebuilds_and_shares_no_sentence_with_real_train_or_dev() {
+    let Some((labelled, corpus)) = shared() else {
+        return;
+    };
+    let extra = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/real-extra.index.jsonl");
+    let rebuild = rebuild_real_train_report(&extra, &corpus).unwrap();
+    assert!(
+        rebuild.failures.is_empty(),
+        "{} failures, first {:?}",
+        rebuild.failures.len(),
+        rebuild.failures.first()
+    );
+    assert!(rebuild.sentences.len() >= 2_000);
+    let key = |text: &str| {
+        text.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let dev = labelled.parent().unwrap().join("../dev/real-dev.jsonl");
+    let mut known = std::collections::HashSet::new();
+    for path in [labelled.as_path(), dev.as_path()] {
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            known.insert(key(v["text"].as_str().unwrap()));
+        }
+    }
+    assert!(known.len() > 4_600, "{} known sentences", known.len());
+    let shared: Vec<&str> = rebuild
+        .sentences
+        .iter()
+        .filter(|s| known.contains(&key(&s.text)))
+        .map(|s| s.id.as_str())
+        .collect();
+    assert!(shared.is_empty(), "also in real-train or dev: {shared:?}");
+}

@@ -1,6 +1,6 @@
 //! `polrec train`: fine-tune the classifier (or average fine-tuned ones) and write a model directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use polrec::model::train::{average, train, BaseModel, TrainConfig};
@@ -21,7 +21,12 @@ pub struct TrainArgs {
     /// `--corpus` at training time.
     #[arg(long, value_name = "FILE", requires = "corpus")]
     real_index: Option<PathBuf>,
-    /// The UN General Debate Corpus as JSONL (.jsonl or .jsonl.gz) that `--real-index` points into.
+    /// Indexes of real labelled sentences like --real-index, only trained on: none of
+    /// their sentences is held out (e.g. datasets/real-extra.index.jsonl).
+    #[arg(long = "train-only-index", value_name = "FILE", requires = "corpus")]
+    train_only_index: Vec<PathBuf>,
+    /// The UN General Debate Corpus as JSONL (.jsonl or .jsonl.gz) that `--real-index`
+    /// and `--train-only-index` point into.
     #[arg(long, value_name = "FILE")]
     corpus: Option<PathBuf>,
     /// Base encoder directory (config.json, tokenizer.json, model.safetensors).
@@ -62,6 +67,19 @@ pub struct TrainArgs {
     average: Vec<PathBuf>,
 }
 
+/// The labelled sentences of a real-sentence index, rebuilt from the corpus.
+fn rebuild(index: &Path, corpus: &Path) -> anyhow::Result<Vec<Example>> {
+    let real = rebuild_real_train(index, corpus)
+        .with_context(|| format!("rebuilding {} from {}", index.display(), corpus.display()))?;
+    eprintln!(
+        "{}: {} examples rebuilt from {}",
+        index.display(),
+        real.len(),
+        corpus.display()
+    );
+    Ok(real)
+}
+
 /// Runs `polrec train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut examples: Vec<Example> = Vec::new();
@@ -71,15 +89,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         examples.extend(part);
     }
     if let (Some(index), Some(corpus)) = (&args.real_index, &args.corpus) {
-        let real = rebuild_real_train(index, corpus)
-            .with_context(|| format!("rebuilding {} from {}", index.display(), corpus.display()))?;
-        eprintln!(
-            "{}: {} examples rebuilt from {}",
-            index.display(),
-            real.len(),
-            corpus.display()
-        );
-        examples.extend(real);
+        examples.extend(rebuild(index, corpus)?);
     }
     for path in &args.train_only {
         let part = read_labelled(path).with_context(|| format!("reading {}", path.display()))?;
@@ -89,6 +99,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             part.len()
         );
         examples.extend(part.into_iter().map(Example::for_training_only));
+    }
+    if let Some(corpus) = &args.corpus {
+        for index in &args.train_only_index {
+            let part = rebuild(index, corpus)?;
+            examples.extend(part.into_iter().map(Example::for_training_only));
+        }
     }
     if let Some(n) = args.limit {
         examples.truncate(n);

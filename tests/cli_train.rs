@@ -1,0 +1,155 @@
+//! `polrec train` run as a user runs it, on a tiny base model: real sentences given by
+//! `--train-only-index` are rebuilt from the corpus and trained on, never held out; a
+//! damaged index entry is an error naming the index file and line.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use polrec::model::train_data::RealSentence;
+use polrec::model::train_data::{build_real_train_index, write_index, write_real_sentences};
+use polrec::Label;
+
+/// Two statements of a made-up delegation, as lines of the corpus.
+const CORPUS: &str = concat!(
+    r#"{"iso3": "ZZA", "session": 90, "year": 2035, "text": "Mr. President, we meet in hard times. Our island will plant a million mangroves by 2040. We call on all donors to honour their pledges."}"#,
+    "\n",
+    r#"{"iso3": "ZZA", "session": 91, "year": 2036, "text": "The compact has failed. We urge all parties to return to the table."}"#,
+    "\n",
+);
+
+fn real(id: &str, session: u32, text: &str, label: Label) -> RealSentence {
+    RealSentence {
+        id: id.into(),
+        iso3: "ZZA".into(),
+        session,
+        year: 1945 + session,
+        text: text.into(),
+        label,
+        both_confident: true,
+    }
+}
+
+/// Written labelled data: 24 sentences, so that the validation slice is not empty.
+fn written() -> String {
+    let texts = [
+        ("We urge all States to ratify the treaty.", "call_to_action"),
+        ("The Council must act now.", "call_to_action"),
+        ("We will contribute troops.", "commitment"),
+        ("We remain committed to the Charter.", "commitment"),
+        ("The war began in 1991.", "context"),
+        ("Thank you, Mr. President.", "context"),
+    ];
+    (0..4)
+        .flat_map(|i| texts.iter().map(move |(t, l)| (i, t, l)))
+        .map(|(i, t, l)| {
+            serde_json::json!({"text": format!("{t} ({i})"), "label": l}).to_string() + "\n"
+        })
+        .collect()
+}
+
+/// Runs `polrec train` for one epoch with `extra` arguments; returns (success, stderr, report).
+fn train(dir: &Path, base: &Path, out: &str, extra: &[&Path]) -> (bool, String, serde_json::Value) {
+    let output = dir.join(out);
+    let result = Command::cargo_bin("polrec")
+        .unwrap()
+        .arg("train")
+        .arg("--data")
+        .arg(dir.join("written.jsonl"))
+        .args(extra)
+        .arg("--base")
+        .arg(base)
+        .args([
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--storage",
+            "f32",
+            "-o",
+        ])
+        .arg(&output)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+    let report = std::fs::read(output.join("train-report.json"))
+        .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    (result.status.success(), stderr, report)
+}
+
+#[test]
+fn train_only_index_sentences_are_trained_on_and_never_held_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    common::write_tiny_model(&base, 2, false);
+    std::fs::write(dir.path().join("written.jsonl"), written()).unwrap();
+    let corpus = dir.path().join("corpus.jsonl");
+    std::fs::write(&corpus, CORPUS).unwrap();
+    let labelled = dir.path().join("labelled.jsonl");
+    write_real_sentences(
+        &labelled,
+        &[
+            real(
+                "x1",
+                90,
+                "Our island will plant a million mangroves by 2040.",
+                Label::Commitment,
+            ),
+            real(
+                "x2",
+                90,
+                "We call on all donors to honour their pledges.",
+                Label::CallToAction,
+            ),
+            real("x3", 91, "The compact has failed.", Label::Context),
+        ],
+    )
+    .unwrap();
+    let index = dir.path().join("extra.index.jsonl");
+    write_index(
+        &index,
+        &build_real_train_index(&labelled, &corpus).unwrap().entries,
+    )
+    .unwrap();
+
+    let (ok, stderr, plain) = train(dir.path(), &base, "plain", &[]);
+    assert!(ok, "{stderr}");
+    let with_index = [
+        Path::new("--train-only-index"),
+        &index,
+        Path::new("--corpus"),
+        &corpus,
+    ];
+    let (ok, stderr, extra) = train(dir.path(), &base, "extra", &with_index);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("3 examples rebuilt"), "{stderr}");
+    assert_eq!(extra["validation_size"], plain["validation_size"]);
+    assert_eq!(
+        extra["train_size"].as_u64().unwrap(),
+        plain["train_size"].as_u64().unwrap() + 3
+    );
+
+    // The second entry's hash no longer matches what the corpus gives back.
+    let damaged = dir.path().join("damaged.index.jsonl");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let second = text.lines().nth(1).unwrap();
+    let hash = serde_json::from_str::<serde_json::Value>(second).unwrap()["sha256_8"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(&damaged, text.replace(&hash, "00000000")).unwrap();
+    let with_damaged = [
+        Path::new("--train-only-index"),
+        &damaged,
+        Path::new("--corpus"),
+        &corpus,
+    ];
+    let (ok, stderr, _) = train(dir.path(), &base, "damaged", &with_damaged);
+    assert!(!ok, "a damaged index was accepted");
+    assert!(
+        stderr.contains(&format!("{}:2:", damaged.display())),
+        "the error names the file and line: {stderr}"
+    );
+}
