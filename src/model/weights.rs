@@ -213,7 +213,7 @@ fn quantise_int4(values: &[f32]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 
 /// Whether a tensor is stored in 4 bits under [`Storage::Int8Emb4`]: the word embeddings.
 fn quantised_int4(name: &str, dims: &[usize]) -> bool {
-    dims.len() == 2 && dims[1] % GROUP == 0 && name.ends_with("word_embeddings.weight")
+    dims.len() == 2 && dims[1].is_multiple_of(GROUP) && name.ends_with("word_embeddings.weight")
 }
 
 /// Whether a tensor is stored as int8 under [`Storage::Int8`]: the large matrices.
