@@ -7,8 +7,9 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use polrec::model::train_data::RealSentence;
-use polrec::model::train_data::{build_real_train_index, write_index, write_real_sentences};
+use polrec::model::train_data::{
+    build_real_train_index, write_index, write_real_sentences, RealSentence,
+};
 use polrec::Label;
 
 /// Two statements of a made-up delegation, as lines of the corpus.
@@ -49,15 +50,28 @@ fn written() -> String {
         .collect()
 }
 
-/// Runs `polrec train` for one epoch with `extra` arguments; returns (success, stderr, report).
-fn train(dir: &Path, base: &Path, out: &str, extra: &[&Path]) -> (bool, String, serde_json::Value) {
+/// Runs `polrec train` for one epoch, with `--train-only-index INDEX --corpus CORPUS` if
+/// given; returns (success, stderr, report).
+fn train(
+    dir: &Path,
+    base: &Path,
+    out: &str,
+    index: Option<(&Path, &Path)>,
+) -> (bool, String, serde_json::Value) {
     let output = dir.join(out);
-    let result = Command::cargo_bin("polrec")
-        .unwrap()
+    let mut command = Command::cargo_bin("polrec").unwrap();
+    command
         .arg("train")
         .arg("--data")
-        .arg(dir.join("written.jsonl"))
-        .args(extra)
+        .arg(dir.join("written.jsonl"));
+    if let Some((index, corpus)) = index {
+        command
+            .arg("--train-only-index")
+            .arg(index)
+            .arg("--corpus")
+            .arg(corpus);
+    }
+    let result = command
         .arg("--base")
         .arg(base)
         .args([
@@ -114,15 +128,9 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
     )
     .unwrap();
 
-    let (ok, stderr, plain) = train(dir.path(), &base, "plain", &[]);
+    let (ok, stderr, plain) = train(dir.path(), &base, "plain", None);
     assert!(ok, "{stderr}");
-    let with_index = [
-        Path::new("--train-only-index"),
-        &index,
-        Path::new("--corpus"),
-        &corpus,
-    ];
-    let (ok, stderr, extra) = train(dir.path(), &base, "extra", &with_index);
+    let (ok, stderr, extra) = train(dir.path(), &base, "extra", Some((&index, &corpus)));
     assert!(ok, "{stderr}");
     assert!(stderr.contains("3 examples rebuilt"), "{stderr}");
     assert_eq!(extra["validation_size"], plain["validation_size"]);
@@ -140,13 +148,7 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
         .unwrap()
         .to_owned();
     std::fs::write(&damaged, text.replace(&hash, "00000000")).unwrap();
-    let with_damaged = [
-        Path::new("--train-only-index"),
-        &damaged,
-        Path::new("--corpus"),
-        &corpus,
-    ];
-    let (ok, stderr, _) = train(dir.path(), &base, "damaged", &with_damaged);
+    let (ok, stderr, _) = train(dir.path(), &base, "damaged", Some((&damaged, &corpus)));
     assert!(!ok, "a damaged index was accepted");
     assert!(
         stderr.contains(&format!("{}:2:", damaged.display())),
