@@ -1,6 +1,7 @@
 //! `polrec train` run as a user runs it, on a tiny base model: real sentences given by
-//! `--train-only-index` are rebuilt from the corpus and trained on, never held out; a
-//! damaged index entry is an error naming the index file and line.
+//! `--train-only-index` are rebuilt from the corpus and trained on, never held out (with
+//! `--confident-only`, only those both annotators were sure of); a damaged index entry is
+//! an error naming the index file and line.
 
 mod common;
 
@@ -51,12 +52,13 @@ fn written() -> String {
 }
 
 /// Runs `polrec train` for one epoch, with `--train-only-index INDEX --corpus CORPUS` if
-/// given; returns (success, stderr, report).
+/// given and then `flags`; returns (success, stderr, report).
 fn train(
     dir: &Path,
     base: &Path,
     out: &str,
     index: Option<(&Path, &Path)>,
+    flags: &[&str],
 ) -> (bool, String, serde_json::Value) {
     let output = dir.join(out);
     let mut command = Command::cargo_bin("polrec").unwrap();
@@ -72,6 +74,7 @@ fn train(
             .arg(corpus);
     }
     let result = command
+        .args(flags)
         .arg("--base")
         .arg(base)
         .args([
@@ -117,7 +120,10 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
                 "We call on all donors to honour their pledges.",
                 Label::CallToAction,
             ),
-            real("x3", 91, "The compact has failed.", Label::Context),
+            RealSentence {
+                both_confident: false,
+                ..real("x3", 91, "The compact has failed.", Label::Context)
+            },
         ],
     )
     .unwrap();
@@ -128,15 +134,30 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
     )
     .unwrap();
 
-    let (ok, stderr, plain) = train(dir.path(), &base, "plain", None);
+    let (ok, stderr, plain) = train(dir.path(), &base, "plain", None, &[]);
     assert!(ok, "{stderr}");
-    let (ok, stderr, extra) = train(dir.path(), &base, "extra", Some((&index, &corpus)));
+    let extra_index = Some((index.as_path(), corpus.as_path()));
+    let (ok, stderr, extra) = train(dir.path(), &base, "extra", extra_index, &[]);
     assert!(ok, "{stderr}");
     assert!(stderr.contains("3 examples rebuilt"), "{stderr}");
     assert_eq!(extra["validation_size"], plain["validation_size"]);
     assert_eq!(
         extra["train_size"].as_u64().unwrap(),
         plain["train_size"].as_u64().unwrap() + 3
+    );
+    let (ok, stderr, sure) = train(
+        dir.path(),
+        &base,
+        "sure",
+        extra_index,
+        &["--confident-only"],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("2 of them both annotators"), "{stderr}");
+    assert_eq!(sure["validation_size"], plain["validation_size"]);
+    assert_eq!(
+        sure["train_size"].as_u64().unwrap(),
+        plain["train_size"].as_u64().unwrap() + 2
     );
 
     // The second entry's hash no longer matches what the corpus gives back.
@@ -148,7 +169,7 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
         .unwrap()
         .to_owned();
     std::fs::write(&damaged, text.replace(&hash, "00000000")).unwrap();
-    let (ok, stderr, _) = train(dir.path(), &base, "damaged", Some((&damaged, &corpus)));
+    let (ok, stderr, _) = train(dir.path(), &base, "damaged", Some((&damaged, &corpus)), &[]);
     assert!(!ok, "a damaged index was accepted");
     assert!(
         stderr.contains(&format!("{}:2:", damaged.display())),

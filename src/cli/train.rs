@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use polrec::model::train::{average, train, BaseModel, TrainConfig};
-use polrec::model::train_data::{read_labelled, rebuild_real_train, Example};
+use polrec::model::train_data::{read_labelled, rebuild_real_sentences, Example};
 use polrec::model::weights::{self, Storage};
 
 /// Fine-tunes all-MiniLM-L6-v2 (encoder and head) on labelled sentences.
@@ -25,6 +25,10 @@ pub struct TrainArgs {
     /// their sentences is held out (e.g. datasets/real-extra.index.jsonl).
     #[arg(long = "train-only-index", value_name = "FILE", requires = "corpus")]
     train_only_index: Vec<PathBuf>,
+    /// Of each --train-only-index, train only on the sentences both of whose annotators
+    /// were confident of the label (`both_confident`).
+    #[arg(long, requires = "train_only_index")]
+    confident_only: bool,
     /// The UN General Debate Corpus as JSONL (.jsonl or .jsonl.gz) that `--real-index`
     /// and `--train-only-index` point into.
     #[arg(long, value_name = "FILE")]
@@ -67,17 +71,29 @@ pub struct TrainArgs {
     average: Vec<PathBuf>,
 }
 
-/// The labelled sentences of a real-sentence index, rebuilt from the corpus.
-fn rebuild(index: &Path, corpus: &Path) -> anyhow::Result<Vec<Example>> {
-    let real = rebuild_real_train(index, corpus)
+/// The labelled sentences of a real-sentence index, rebuilt from the corpus (only those
+/// both annotators were confident of, if `confident_only`).
+fn rebuild(index: &Path, corpus: &Path, confident_only: bool) -> anyhow::Result<Vec<Example>> {
+    let real = rebuild_real_sentences(index, corpus)
         .with_context(|| format!("rebuilding {} from {}", index.display(), corpus.display()))?;
+    let rebuilt = real.len();
+    let kept: Vec<Example> = real
+        .into_iter()
+        .filter(|s| s.both_confident || !confident_only)
+        .map(Example::from)
+        .collect();
     eprintln!(
-        "{}: {} examples rebuilt from {}",
+        "{}: {} examples rebuilt from {}{}",
         index.display(),
-        real.len(),
-        corpus.display()
+        rebuilt,
+        corpus.display(),
+        if confident_only {
+            format!(", {} of them both annotators were confident of", kept.len())
+        } else {
+            String::new()
+        }
     );
-    Ok(real)
+    Ok(kept)
 }
 
 /// Runs `polrec train`.
@@ -89,7 +105,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         examples.extend(part);
     }
     if let (Some(index), Some(corpus)) = (&args.real_index, &args.corpus) {
-        examples.extend(rebuild(index, corpus)?);
+        examples.extend(rebuild(index, corpus, false)?);
     }
     for path in &args.train_only {
         let part = read_labelled(path).with_context(|| format!("reading {}", path.display()))?;
@@ -102,7 +118,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
     if let Some(corpus) = &args.corpus {
         for index in &args.train_only_index {
-            let part = rebuild(index, corpus)?;
+            let part = rebuild(index, corpus, args.confident_only)?;
             examples.extend(part.into_iter().map(Example::for_training_only));
         }
     }

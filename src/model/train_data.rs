@@ -247,6 +247,14 @@ pub fn rebuild_real_train_report(index: &Path, corpus: &Path) -> Result<Rebuild>
 /// index line of the first failure and the number of failures (see
 /// [`rebuild_real_train_report`] to keep the sentences that did rebuild).
 pub fn rebuild_real_train(index: &Path, corpus: &Path) -> Result<Vec<Example>> {
+    let sentences = rebuild_real_sentences(index, corpus)?;
+    Ok(sentences.into_iter().map(Example::from).collect())
+}
+
+/// Rebuilds the sentences of a real-sentence index with their provenance (speaker,
+/// session, whether both annotators were confident), in index order; strict like
+/// [`rebuild_real_train`].
+pub fn rebuild_real_sentences(index: &Path, corpus: &Path) -> Result<Vec<RealSentence>> {
     let rebuild = rebuild_real_train_report(index, corpus)?;
     if let Some(first) = rebuild.failures.first() {
         let total = rebuild.failures.len() + rebuild.sentences.len();
@@ -259,7 +267,7 @@ pub fn rebuild_real_train(index: &Path, corpus: &Path) -> Result<Vec<Example>> {
         );
         return Err(bad_record(index, first.line, message));
     }
-    Ok(rebuild.sentences.into_iter().map(Example::from).collect())
+    Ok(rebuild.sentences)
 }
 
 /// The text of one index entry, or why it cannot be rebuilt.

@@ -6,8 +6,9 @@
 //! sentence in the output keeps its words.
 //!
 //! Names come from `countries.tsv` (ISO 3166-1 alpha-3 code, then the short, formal and
-//! older names UN statements use). A speaker's country is found from an alpha-3 code (a
-//! corpus's `iso3` field) or from a name (a verbatim-record header's delegation).
+//! older names UN statements use, then any codes the State had before). A speaker's
+//! country is found from an alpha-3 code (a corpus's `iso3` field, of any year since
+//! 1946) or from a name (a verbatim-record header's delegation).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -45,9 +46,14 @@ fn table() -> &'static Table {
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
         for (i, row) in rows.enumerate() {
             let country = Country(i as u16);
-            let (code, names) = row.split_once('\t').unwrap_or((row, ""));
+            let mut fields = row.split('\t');
+            let code = fields.next().unwrap_or(row);
+            let (names, former) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
             codes.push(code);
             lookup.insert(code.to_lowercase(), country);
+            for old_code in former.split('|').filter(|c| !c.is_empty()) {
+                lookup.insert(old_code.to_lowercase(), country);
+            }
             for name in names.split('|').filter(|n| !n.is_empty()) {
                 lookup.insert(key(name), country);
                 patterns.push(name.to_string());
@@ -187,6 +193,68 @@ mod tests {
         assert_eq!(
             own("CIV", "Côte d\u{2019}Ivoire stands ready."),
             "My country stands ready."
+        );
+    }
+
+    #[test]
+    fn reads_older_names_and_codes_of_general_debates_since_1946() {
+        assert_eq!(
+            Country::from_delegation("ZAR").map(Country::code),
+            Some("COD")
+        );
+        assert_eq!(
+            Country::from_delegation("ROM").map(Country::code),
+            Some("ROU")
+        );
+        assert_eq!(
+            Country::from_delegation("SUN").map(Country::code),
+            Some("RUS")
+        );
+        assert_eq!(
+            Country::from_delegation("DDR").map(Country::code),
+            Some("DDR")
+        );
+        assert_eq!(
+            own(
+                "ZAR",
+                "Zaire has always supported the liberation movements."
+            ),
+            "My country has always supported the liberation movements."
+        );
+        assert_eq!(
+            own("BLR", "The Byelorussian SSR will vote for the draft."),
+            "My country will vote for the draft."
+        );
+        assert_eq!(
+            own("RUS", "The Soviet Union proposes a conference."),
+            "My country proposes a conference."
+        );
+        assert_eq!(
+            own("KHM", "Democratic Kampuchea will never accept it."),
+            "My country will never accept it."
+        );
+        // A State that is gone keeps its own names: a successor does not take them.
+        let s = "The German Democratic Republic and the Federal Republic of Germany signed.";
+        assert_eq!(
+            own("DEU", s),
+            "The German Democratic Republic and my country signed."
+        );
+        assert_eq!(
+            own("DDR", s),
+            "My country and the Federal Republic of Germany signed."
+        );
+        let s = "Democratic Yemen and the Yemen Arab Republic agreed to unite.";
+        assert_eq!(
+            own("YEM", s),
+            "Democratic Yemen and my country agreed to unite."
+        );
+        assert_eq!(
+            own("YMD", s),
+            "My country and the Yemen Arab Republic agreed to unite."
+        );
+        assert_eq!(
+            own("SCG", "Serbia and Montenegro welcomes Serbia's offer."),
+            "My country welcomes Serbia's offer."
         );
     }
 
