@@ -1,7 +1,7 @@
 //! `polrec train` run as a user runs it, on a tiny base model: real sentences given by
 //! `--train-only-index` are rebuilt from the corpus and trained on, never held out (with
 //! `--confident-only`, only those both annotators were sure of); a damaged index entry is
-//! an error naming the index file and line.
+//! an error naming the index file and line; `--fold I/K` holds out one fold.
 
 mod common;
 
@@ -159,6 +159,17 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
         sure["train_size"].as_u64().unwrap(),
         plain["train_size"].as_u64().unwrap() + 2
     );
+
+    // A fold of four holds out a quarter of each label of the 24 written sentences.
+    let (ok, stderr, fold) = train(dir.path(), &base, "fold", None, &["--fold", "2/4"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(fold["validation_size"], 6);
+    assert_eq!(
+        fold["config"]["fold"],
+        serde_json::json!({"index": 1, "of": 4})
+    );
+    let (ok, stderr, _) = train(dir.path(), &base, "nofold", None, &["--fold", "5/4"]);
+    assert!(!ok && stderr.contains("1 <= I <= K"), "{stderr}");
 
     // The second entry's hash no longer matches what the corpus gives back.
     let damaged = dir.path().join("damaged.index.jsonl");

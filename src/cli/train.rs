@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use polrec::model::train::{average, train, BaseModel, TrainConfig};
+use polrec::model::train::{average, train, BaseModel, Fold, TrainConfig};
 use polrec::model::train_data::{read_labelled, rebuild_real_sentences, Example};
 use polrec::model::weights::{self, Storage};
 
@@ -57,6 +57,10 @@ pub struct TrainArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
+    /// Hold out fold I of K (e.g. 2/5) of the --data/--real-index examples instead of a
+    /// random 10%: runs with the same data and seed over I = 1..K hold out each example once.
+    #[arg(long, value_name = "I/K", value_parser = parse_fold)]
+    fold: Option<Fold>,
     /// Read sentences as they are, without writing the speaker's own country (known
     /// for the real-train set, and from `iso3` or `delegation` in --data) as "my country".
     #[arg(long)]
@@ -69,6 +73,26 @@ pub struct TrainArgs {
     /// calibrate and score the average on their validation slice.
     #[arg(long, value_name = "DIR", num_args = 1)]
     average: Vec<PathBuf>,
+}
+
+/// `I/K` with 1 <= I <= K and K >= 2, as a 0-based [`Fold`].
+fn parse_fold(text: &str) -> Result<Fold, String> {
+    let (i, k) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not I/K, e.g. 2/5"))?;
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("`{text}` is not I/K, e.g. 2/5"))
+    };
+    let (i, k) = (number(i)?, number(k)?);
+    if k < 2 || i == 0 || i > k {
+        return Err(format!("fold `{text}`: need 1 <= I <= K and K >= 2"));
+    }
+    Ok(Fold {
+        index: i - 1,
+        of: k,
+    })
 }
 
 /// The labelled sentences of a real-sentence index, rebuilt from the corpus (only those
@@ -136,6 +160,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         learning_rate: args.learning_rate,
         seed: args.seed,
         patience: args.patience,
+        fold: args.fold,
         own_country: !args.no_own_country,
         ..TrainConfig::default()
     };

@@ -39,6 +39,9 @@ pub struct TrainConfig {
     pub dropout: f32,
     /// Share of the training data held out for early stopping and calibration.
     pub validation: f64,
+    /// Hold out this fold instead of [`TrainConfig::validation`]'s share: runs with the
+    /// same examples and seed over every fold of a [`Fold::of`] hold out each example once.
+    pub fold: Option<Fold>,
     /// Epochs without a better validation macro-F1 before stopping.
     pub patience: usize,
     /// Training inputs are truncated at this many tokens.
@@ -61,12 +64,23 @@ impl Default for TrainConfig {
             weight_decay: 0.01,
             dropout: 0.1,
             validation: 0.1,
+            fold: None,
             patience: 1,
             max_len: 128,
             seed: 13,
             own_country: true,
         }
     }
+}
+
+/// One part of a k-fold split of the examples that are not train-only: per label,
+/// shuffled by the seed, every `of`-th example from the `index`-th on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Fold {
+    /// The fold held out, from 0.
+    pub index: usize,
+    /// The number of folds (at least 2).
+    pub of: usize,
 }
 
 /// What one epoch measured.
@@ -216,10 +230,15 @@ struct Prepared {
     train_only: bool,
 }
 
-/// Splits examples into training and validation parts, stratified by label, seeded.
-/// Examples marked train-only all go to training and leave the split of the others
-/// as it would be without them.
-fn split(examples: Vec<Prepared>, share: f64, rng: &mut StdRng) -> (Vec<Prepared>, Vec<Prepared>) {
+/// Splits examples into training and validation parts, stratified by label, seeded:
+/// `share` of each label held out, or the examples of `fold`. Examples marked train-only
+/// all go to training and leave the split of the others as it would be without them.
+fn split(
+    examples: Vec<Prepared>,
+    share: f64,
+    fold: Option<Fold>,
+    rng: &mut StdRng,
+) -> (Vec<Prepared>, Vec<Prepared>) {
     let mut by_label: [Vec<Prepared>; 3] = Default::default();
     let mut train_only = Vec::new();
     for e in examples {
@@ -231,9 +250,21 @@ fn split(examples: Vec<Prepared>, share: f64, rng: &mut StdRng) -> (Vec<Prepared
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for mut group in by_label {
         group.shuffle(rng);
-        let n_val = (group.len() as f64 * share).round() as usize;
-        val.extend(group.drain(..n_val));
-        train.extend(group);
+        match fold {
+            Some(f) => {
+                for (i, e) in group.into_iter().enumerate() {
+                    match i % f.of.max(1) == f.index {
+                        true => val.push(e),
+                        false => train.push(e),
+                    }
+                }
+            }
+            None => {
+                let n_val = (group.len() as f64 * share).round() as usize;
+                val.extend(group.drain(..n_val));
+                train.extend(group);
+            }
+        }
     }
     train.extend(train_only);
     (train, val)
@@ -349,7 +380,7 @@ fn prepare(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let (train, val) = split(prepared, cfg.validation, rng);
+    let (train, val) = split(prepared, cfg.validation, cfg.fold, rng);
     if train.is_empty() || val.is_empty() {
         return Err(Error::Model(
             "too few examples to hold out a validation slice".into(),
@@ -603,14 +634,40 @@ mod tests {
 
     #[test]
     fn train_only_examples_are_trained_on_and_leave_the_validation_slice_alone() {
-        let (train, val) = split(prepared(0..60, false), 0.2, &mut StdRng::seed_from_u64(7));
+        let (train, val) = split(
+            prepared(0..60, false),
+            0.2,
+            None,
+            &mut StdRng::seed_from_u64(7),
+        );
         let mut with_extra = prepared(0..60, false);
         with_extra.extend(prepared(100..130, true));
-        let (train2, val2) = split(with_extra, 0.2, &mut StdRng::seed_from_u64(7));
+        let (train2, val2) = split(with_extra, 0.2, None, &mut StdRng::seed_from_u64(7));
         assert_eq!(ids(&val2), ids(&val));
         assert_eq!(val.len(), 12);
         let mut expected = ids(&train);
         expected.extend(100..130);
         assert_eq!(ids(&train2), expected);
+    }
+
+    #[test]
+    fn the_folds_hold_out_every_example_once_and_train_only_ones_never() {
+        let mut held = Vec::new();
+        for index in 0..5 {
+            let mut data = prepared(0..62, false);
+            data.extend(prepared(100..110, true));
+            let fold = Some(Fold { index, of: 5 });
+            let (train, val) = split(data, 0.1, fold, &mut StdRng::seed_from_u64(3));
+            assert!(
+                (12..=14).contains(&val.len()),
+                "fold {index}: {}",
+                val.len()
+            );
+            assert_eq!(train.len() + val.len(), 72);
+            assert!(ids(&train).ends_with(&(100..110).collect::<Vec<_>>()));
+            held.extend(ids(&val));
+        }
+        held.sort_unstable();
+        assert_eq!(held, (0..62).collect::<Vec<_>>());
     }
 }
