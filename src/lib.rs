@@ -5,7 +5,7 @@
 //! Data flows one way:
 //! [`text`] (read, normalise, segment, speakers) → [`model`] (tokenizer, encoder,
 //! head, loading) → [`pipeline`] (batching, threads, ordering) → [`io`] (readers,
-//! writers) → [`analysis`] (themes, compare, report). [`bench`] measures the
+//! writers) → [`analysis`] (themes, compare, report). [`bench`](mod@bench) measures the
 //! pipeline end to end.
 
 pub mod analysis;

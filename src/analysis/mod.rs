@@ -250,7 +250,7 @@ pub struct CalibrateArgs {
     /// Output format of the sweep.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
-    /// Write the best threshold and margin into the [tagging] table of this taxonomy file.
+    /// Write the best threshold and margin into the `[tagging]` table of this taxonomy file.
     #[arg(long, value_name = "THEMES_TOML")]
     pub update: Option<PathBuf>,
 }

@@ -241,19 +241,19 @@ pub fn rebuild_real_train_report(index: &Path, corpus: &Path) -> Result<Rebuild>
     Ok(rebuild)
 }
 
-/// Rebuilds the real-train set as training examples of weight 1.0, in index order.
-///
-/// Strict: if any entry fails to rebuild, the result is an [`Error::BadRecord`] naming the
-/// index line of the first failure and the number of failures (see
-/// [`rebuild_real_train_report`] to keep the sentences that did rebuild).
+/// Rebuilds the real-train set as training examples of weight 1.0, in index order; strict
+/// like [`rebuild_real_sentences`].
 pub fn rebuild_real_train(index: &Path, corpus: &Path) -> Result<Vec<Example>> {
     let sentences = rebuild_real_sentences(index, corpus)?;
     Ok(sentences.into_iter().map(Example::from).collect())
 }
 
 /// Rebuilds the sentences of a real-sentence index with their provenance (speaker,
-/// session, whether both annotators were confident), in index order; strict like
-/// [`rebuild_real_train`].
+/// session, whether both annotators were confident), in index order.
+///
+/// Strict: if any entry fails to rebuild, the result is an [`Error::BadRecord`] naming the
+/// index line of the first failure and the number of failures (see
+/// [`rebuild_real_train_report`] to keep the sentences that did rebuild).
 pub fn rebuild_real_sentences(index: &Path, corpus: &Path) -> Result<Vec<RealSentence>> {
     let rebuild = rebuild_real_train_report(index, corpus)?;
     if let Some(first) = rebuild.failures.first() {
