@@ -44,7 +44,7 @@ fn run(command: &Command) -> anyhow::Result<bool> {
         Command::Label(args) => polrec::io::label::run(args)?.all_well(),
         Command::Compare(args) => polrec::analysis::run_compare(args)?.failures == 0,
         Command::Themes(args) => cli::themes::run(args).map(|()| true)?,
-        Command::Eval(args) => cli::eval::run(args).map(|()| true)?,
+        Command::Eval(args) => cli::eval::run(args)?,
         Command::Train(args) => cli::train::run(args).map(|()| true)?,
         Command::Bench(args) => polrec::bench::run(args)?.failures == 0,
         Command::Convert(args) => cli::convert::run(args).map(|()| true)?,

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use polrec::model::baselines::{keyword_rule, ZeroShot};
 use polrec::model::embedder::Embedder;
 use polrec::model::metrics::Evaluation;
-use polrec::model::train_data::read_labelled;
+use polrec::model::train_data::{read_labelled_skipping_bad_lines, LabelledFile};
 
 use super::load_classifier;
 
@@ -14,7 +14,8 @@ use super::load_classifier;
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
     /// Labelled JSONL: one sentence a record, with `text` and `label`, and the speaker's
-    /// `iso3` or `delegation` where known.
+    /// `iso3` or `delegation` where known. A line that cannot be read is named on stderr
+    /// and skipped; the rest is scored (exit status 1).
     file: PathBuf,
     /// Print one JSON object instead of tables.
     #[arg(long)]
@@ -30,10 +31,17 @@ pub struct EvalArgs {
     base: Option<PathBuf>,
 }
 
-/// Runs `polrec eval`.
-pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
-    let examples =
-        read_labelled(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+/// Runs `polrec eval`: `Ok(false)` when some lines of the file were skipped (each named
+/// on stderr; the rest is scored).
+pub fn run(args: &EvalArgs) -> anyhow::Result<bool> {
+    let LabelledFile { examples, skipped } = read_labelled_skipping_bad_lines(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    for bad in &skipped {
+        eprintln!("error: {bad} (line skipped)");
+    }
+    if examples.is_empty() {
+        bail!("{}: no labelled sentence to score", args.file.display());
+    }
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let gold = examples.iter().map(|e| e.label);
     let classifier = load_classifier(args.model.as_deref())?;
@@ -59,6 +67,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     }
     if args.json {
         let mut v = serde_json::to_value(&model)?;
+        v["skipped_lines"] = skipped.len().into();
         if !baselines.is_empty() {
             let map: serde_json::Map<String, serde_json::Value> = baselines
                 .iter()
@@ -75,6 +84,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 e.macro_f1, e.accuracy
             );
         }
+        if !skipped.is_empty() {
+            eprintln!("{} line(s) skipped, named above", skipped.len());
+        }
     }
-    Ok(())
+    Ok(skipped.is_empty())
 }

@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 pub mod train_data;
 
 /// One of the three labels of `LABELS.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+///
+/// Read from records by [`Label::parse`], so that hand-labelled files may spell the names
+/// `Call to action` or `call-to-action`; always written as `call_to_action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Label {
     /// Asks someone to act.
@@ -42,14 +45,37 @@ impl Label {
         }
     }
 
-    /// Parses a label name as written in records.
+    /// Parses a label name as written in records (`call_to_action`, …), also in any case,
+    /// around spaces, and with spaces or hyphens for the underscores (`Call to action`).
     pub fn parse(s: &str) -> Option<Label> {
-        Label::ALL.into_iter().find(|l| l.as_str() == s)
+        let exact = |name: &str| Label::ALL.into_iter().find(|l| l.as_str() == name);
+        exact(s).or_else(|| {
+            let name: String = s
+                .trim()
+                .chars()
+                .map(|c| match c {
+                    ' ' | '-' => '_',
+                    c => c.to_ascii_lowercase(),
+                })
+                .collect();
+            exact(&name)
+        })
     }
 
     /// Position of the label in [`Label::ALL`].
     pub fn index(self) -> usize {
         self as usize
+    }
+}
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Label::parse(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown label {name:?}, expected call_to_action, commitment or context"
+            ))
+        })
     }
 }
 
@@ -71,4 +97,24 @@ pub struct Prediction {
     pub label: Label,
     /// All three probabilities.
     pub scores: Scores,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_names_are_read_in_any_case_with_spaces_or_hyphens_and_written_one_way() {
+        for name in ["call_to_action", "Call to action", " CALL-TO-ACTION ", "call to_action"] {
+            assert_eq!(Label::parse(name), Some(Label::CallToAction), "{name:?}");
+        }
+        assert_eq!(Label::parse("Commitment"), Some(Label::Commitment));
+        for name in ["call", "calltoaction", "pledge", ""] {
+            assert_eq!(Label::parse(name), None, "{name:?}");
+        }
+        let read: Label = serde_json::from_str("\"Call to action\"").unwrap();
+        assert_eq!(serde_json::to_string(&read).unwrap(), "\"call_to_action\"");
+        let err = serde_json::from_str::<Label>("\"call\"").unwrap_err();
+        assert!(err.to_string().contains("unknown label \"call\""), "{err}");
+    }
 }

@@ -87,6 +87,16 @@ struct LabelledRecord {
     delegation: Option<String>,
 }
 
+impl LabelledRecord {
+    fn into_example(self) -> Example {
+        let example = Example::new(self.text, self.label);
+        match self.iso3.or(self.delegation) {
+            Some(speaker) => example.said_by(&speaker),
+            None => example,
+        }
+    }
+}
+
 /// Reads labelled JSONL (one object a line with `text` and `label`, and the speaker's
 /// `iso3` or `delegation` if known; other fields are ignored, blank lines skipped) into
 /// examples of weight 1.0.
@@ -95,14 +105,39 @@ struct LabelledRecord {
 pub fn read_labelled(path: &Path) -> Result<Vec<Example>> {
     let mut examples = Vec::new();
     for_each_record(path, |_, record: LabelledRecord| {
-        let example = Example::new(record.text, record.label);
-        examples.push(match record.iso3.or(record.delegation) {
-            Some(speaker) => example.said_by(&speaker),
-            None => example,
-        });
+        examples.push(record.into_example());
         Ok(())
     })?;
     Ok(examples)
+}
+
+/// Labelled sentences read past the lines that could not be read.
+#[derive(Debug)]
+pub struct LabelledFile {
+    /// The sentences of the good lines, in file order.
+    pub examples: Vec<Example>,
+    /// One [`Error::BadRecord`] for each line that was skipped, naming file and line.
+    pub skipped: Vec<Error>,
+}
+
+/// Reads labelled JSONL like [`read_labelled`], but skips a line that is not such a record
+/// (bad JSON, no `text`, an unknown label, not UTF-8) and reads on, so that one bad line
+/// loses no other. Fails only when the file cannot be read.
+pub fn read_labelled_skipping_bad_lines(path: &Path) -> Result<LabelledFile> {
+    let mut examples = Vec::new();
+    let mut skipped = Vec::new();
+    visit_records(
+        path,
+        |_, record: LabelledRecord| {
+            examples.push(record.into_example());
+            Ok(())
+        },
+        |bad| {
+            skipped.push(bad);
+            Ok(())
+        },
+    )?;
+    Ok(LabelledFile { examples, skipped })
 }
 
 /// One line of the real-train index: where a sentence is in the corpus, and its label.
@@ -520,10 +555,22 @@ fn read_statements(
 
 /// Calls `handle` with the 1-based line number and record of each non-blank line of a
 /// JSONL file (gzip-compressed or not), stopping at the first error.
-fn for_each_record<T, F>(path: &Path, mut handle: F) -> Result<()>
+fn for_each_record<T, F>(path: &Path, handle: F) -> Result<()>
 where
     T: DeserializeOwned,
     F: FnMut(usize, T) -> Result<()>,
+{
+    visit_records(path, handle, Err)
+}
+
+/// Like [`for_each_record`], but a line that is not such a record (or not UTF-8) goes to
+/// `on_bad` as an [`Error::BadRecord`]: the reading stops if `on_bad` returns an error,
+/// and goes on to the next line if not.
+fn visit_records<T, F, B>(path: &Path, mut handle: F, mut on_bad: B) -> Result<()>
+where
+    T: DeserializeOwned,
+    F: FnMut(usize, T) -> Result<()>,
+    B: FnMut(Error) -> Result<()>,
 {
     let io_error = |source| Error::Io {
         path: path.to_path_buf(),
@@ -543,16 +590,18 @@ where
         let line = match line {
             Ok(line) => line,
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(bad_record(path, i + 1, "not valid UTF-8"));
+                on_bad(bad_record(path, i + 1, "not valid UTF-8"))?;
+                continue;
             }
             Err(e) => return Err(io_error(e)),
         };
         if line.trim().is_empty() {
             continue;
         }
-        let record =
-            serde_json::from_str(&line).map_err(|e| bad_record(path, i + 1, e.to_string()))?;
-        handle(i + 1, record)?;
+        match serde_json::from_str(&line) {
+            Ok(record) => handle(i + 1, record)?,
+            Err(e) => on_bad(bad_record(path, i + 1, e.to_string()))?,
+        }
     }
     Ok(())
 }
