@@ -36,28 +36,54 @@ fn bad_lines_are_named_and_skipped_and_the_rest_is_scored() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&format!("{path}:2:")), "{stderr}");
-    assert!(stderr.contains(&format!("{path}:4: unknown label \"call\"")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{path}:4: unknown label \"call\"")),
+        "{stderr}"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["n"], 3);
     assert_eq!(report["skipped_lines"], 2);
     let confusion = report["confusion"].as_array().unwrap();
     let gold_counts: Vec<u64> = confusion
         .iter()
-        .map(|row| row.as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum())
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_u64().unwrap())
+                .sum()
+        })
         .collect();
-    assert_eq!(gold_counts, [1, 1, 1], "one sentence of each label was read");
+    assert_eq!(
+        gold_counts,
+        [1, 1, 1],
+        "one sentence of each label was read"
+    );
 }
 
 #[test]
 fn a_clean_file_exits_zero_and_a_file_without_a_good_line_cannot_be_scored() {
     let (out, _) = eval(&GOOD);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((report["n"].as_u64(), report["skipped_lines"].as_u64()), (Some(3), Some(0)));
+    assert_eq!(
+        (report["n"].as_u64(), report["skipped_lines"].as_u64()),
+        (Some(3), Some(0))
+    );
 
     let (out, path) = eval(&["not json", r#"{"label": "context"}"#]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("{path}: no labelled sentence to score")), "{stderr}");
-    assert!(stderr.contains(&format!("{path}:2: missing field `text`")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{path}: no labelled sentence to score")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{path}:2: missing field `text`")),
+        "{stderr}"
+    );
 }

@@ -105,7 +105,12 @@ mod tests {
 
     #[test]
     fn label_names_are_read_in_any_case_with_spaces_or_hyphens_and_written_one_way() {
-        for name in ["call_to_action", "Call to action", " CALL-TO-ACTION ", "call to_action"] {
+        for name in [
+            "call_to_action",
+            "Call to action",
+            " CALL-TO-ACTION ",
+            "call to_action",
+        ] {
             assert_eq!(Label::parse(name), Some(Label::CallToAction), "{name:?}");
         }
         assert_eq!(Label::parse("Commitment"), Some(Label::Commitment));
