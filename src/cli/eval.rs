@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use polrec::io::diagnostics::Diagnostics;
 use polrec::model::baselines::{keyword_rule, ZeroShot};
 use polrec::model::embedder::Embedder;
 use polrec::model::metrics::Evaluation;
@@ -36,9 +37,8 @@ pub struct EvalArgs {
 pub fn run(args: &EvalArgs) -> anyhow::Result<bool> {
     let LabelledFile { examples, skipped } = read_labelled_skipping_bad_lines(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    for bad in &skipped {
-        eprintln!("error: {bad} (line skipped)");
-    }
+    let diagnostics = Diagnostics::new(|line| eprintln!("{line}"), true);
+    skipped.iter().for_each(|bad| diagnostics.fail(bad));
     if examples.is_empty() {
         bail!("{}: no labelled sentence to score", args.file.display());
     }

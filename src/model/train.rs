@@ -253,9 +253,10 @@ fn split(
         match fold {
             Some(f) => {
                 for (i, e) in group.into_iter().enumerate() {
-                    match i % f.of.max(1) == f.index {
-                        true => val.push(e),
-                        false => train.push(e),
+                    if i % f.of.max(1) == f.index {
+                        val.push(e);
+                    } else {
+                        train.push(e);
                     }
                 }
             }

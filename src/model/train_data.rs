@@ -103,12 +103,7 @@ impl LabelledRecord {
 ///
 /// A line that is not such an object is an [`Error::BadRecord`] naming the file and line.
 pub fn read_labelled(path: &Path) -> Result<Vec<Example>> {
-    let mut examples = Vec::new();
-    for_each_record(path, |_, record: LabelledRecord| {
-        examples.push(record.into_example());
-        Ok(())
-    })?;
-    Ok(examples)
+    read_labelled_lines(path, Err)
 }
 
 /// Labelled sentences read past the lines that could not be read.
@@ -124,20 +119,30 @@ pub struct LabelledFile {
 /// (bad JSON, no `text`, an unknown label, not UTF-8) and reads on, so that one bad line
 /// loses no other. Fails only when the file cannot be read.
 pub fn read_labelled_skipping_bad_lines(path: &Path) -> Result<LabelledFile> {
-    let mut examples = Vec::new();
     let mut skipped = Vec::new();
+    let examples = read_labelled_lines(path, |bad| {
+        skipped.push(bad);
+        Ok(())
+    })?;
+    Ok(LabelledFile { examples, skipped })
+}
+
+/// The examples of a labelled JSONL file, each bad line given to `on_bad` (see
+/// [`visit_records`]).
+fn read_labelled_lines(
+    path: &Path,
+    on_bad: impl FnMut(Error) -> Result<()>,
+) -> Result<Vec<Example>> {
+    let mut examples = Vec::new();
     visit_records(
         path,
         |_, record: LabelledRecord| {
             examples.push(record.into_example());
             Ok(())
         },
-        |bad| {
-            skipped.push(bad);
-            Ok(())
-        },
+        on_bad,
     )?;
-    Ok(LabelledFile { examples, skipped })
+    Ok(examples)
 }
 
 /// One line of the real-train index: where a sentence is in the corpus, and its label.
