@@ -497,7 +497,7 @@ fn committed_index_is_what_the_builder_makes() {
 
 /// The committed indexes of further real sentences (labelled for polrec, trained on with
 /// `--train-only-index`) rebuild whole, and none of their sentences is one of the
-/// real-train set or of the evaluation-only dev set, nor at a place of the other index (a
+/// real-train set or of the evaluation-only dev set, nor at a place of another index (a
 /// text said twice in one statement is located at its first place, so one index may name
 /// a place twice).
 #[test]
@@ -521,7 +521,11 @@ fn extra_indexes_rebuild_and_share_no_sentence_with_real_train_or_dev() {
     }
     assert!(known.len() > 4_600, "{} known sentences", known.len());
     let mut places = std::collections::HashSet::new();
-    for name in ["real-extra.index.jsonl", "real-extra2.index.jsonl"] {
+    for name in [
+        "real-extra.index.jsonl",
+        "real-extra2.index.jsonl",
+        "real-extra3.index.jsonl",
+    ] {
         let extra = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("datasets")
             .join(name);
