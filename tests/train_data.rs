@@ -525,6 +525,8 @@ fn extra_indexes_rebuild_and_share_no_sentence_with_real_train_or_dev() {
         "real-extra.index.jsonl",
         "real-extra2.index.jsonl",
         "real-extra3.index.jsonl",
+        "real-extra4.index.jsonl",
+        "real-extra5.index.jsonl",
     ] {
         let extra = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("datasets")
