@@ -32,6 +32,14 @@ pub enum Error {
     /// The tokenizer failed.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// A training checkpoint cannot be resumed.
+    #[error("{path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file concerned.
+        path: PathBuf,
+        /// Why it cannot be resumed.
+        message: String,
+    },
     /// A configuration file (themes, model config) is invalid.
     #[error("{path}: {message}")]
     Config {

@@ -187,3 +187,59 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
         "the error names the file and line: {stderr}"
     );
 }
+
+/// `--checkpoint DIR --pause-after 1` stops after one epoch without writing the model;
+/// the same command without `--pause-after` resumes and writes the weights a run without
+/// checkpoints writes; a checkpoint of other settings is refused with a clear error.
+#[test]
+fn a_paused_run_resumes_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    common::write_tiny_model(&base, 2, false);
+    std::fs::write(dir.path().join("written.jsonl"), written()).unwrap();
+    let checkpoints = dir.path().join("checkpoints");
+    let run = |out: &str, flags: &[&str]| {
+        let result = Command::cargo_bin("polrec")
+            .unwrap()
+            .env("RAYON_NUM_THREADS", "1")
+            .env("CANDLE_NUM_THREADS", "1")
+            .arg("train")
+            .arg("--data")
+            .arg(dir.path().join("written.jsonl"))
+            .arg("--base")
+            .arg(&base)
+            .args(["--epochs", "2", "--patience", "2", "--batch-size", "8"])
+            .args(["--storage", "f32", "-o"])
+            .arg(dir.path().join(out))
+            .args(flags)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+        (result.status.code(), stderr)
+    };
+    let weights = |out: &str| std::fs::read(dir.path().join(out).join("model.safetensors"));
+    let (code, stderr) = run("straight", &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let checkpoint = ["--checkpoint", checkpoints.to_str().unwrap()];
+    let (code, stderr) = run(
+        "resumed",
+        &[&checkpoint[..], &["--pause-after", "1"]].concat(),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("paused after epoch 1 of 2"), "{stderr}");
+    assert!(weights("resumed").is_err(), "a paused run wrote a model");
+    assert!(checkpoints.join("epoch-1.json").is_file());
+
+    let (code, stderr) = run("other", &[&checkpoint[..], &["--seed", "5"]].concat());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("epoch-1.json") && stderr.contains("another run"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = run("resumed", &checkpoint);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("resuming after epoch 1"), "{stderr}");
+    assert_eq!(weights("resumed").unwrap(), weights("straight").unwrap());
+}

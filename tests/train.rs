@@ -1,5 +1,6 @@
 //! Training: gradients reach the embeddings (the differentiable layer norm), a run on a
-//! tiny set is reproducible, and train-only examples are never held out; averaging
+//! tiny set is reproducible, a run paused and resumed from its checkpoints ends with the
+//! weights of one that ran through, and train-only examples are never held out; averaging
 //! models is a weight-wise mean.
 
 mod common;
@@ -8,11 +9,17 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor, Var};
 use polrec::model::bert::{fuse_qkv, Encoder, EncoderConfig, Mode};
-use polrec::model::train::{average, train, BaseModel, SeededMasks, TrainConfig};
+use polrec::model::checkpoint::Checkpoints;
+use polrec::model::optim::AdamW;
+use polrec::model::train::{
+    average, train, train_resumable, BaseModel, Outcome, Resumable, SeededMasks, TrainConfig,
+};
 use polrec::model::train_data::Example;
 use polrec::model::weights::Storage;
 use polrec::Label;
-use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 
 #[test]
 fn gradients_reach_the_embeddings() {
@@ -34,7 +41,7 @@ fn gradients_reach_the_embeddings() {
     )
     .unwrap();
     let mask = Tensor::new(&[[1f32, 1., 1., 1.], [1., 1., 1., 0.]], &Device::Cpu).unwrap();
-    let mut masks = SeededMasks(rand::rngs::StdRng::seed_from_u64(0));
+    let mut masks = SeededMasks(ChaCha12Rng::seed_from_u64(0));
     let hidden = encoder
         .forward(&ids, &mask, Mode::Train { dropout: 0.1 }, &mut masks)
         .unwrap();
@@ -129,6 +136,140 @@ fn training_on_a_tiny_set_is_reproducible() {
     let base_bytes = std::fs::read(base_dir.path().join("model.safetensors")).unwrap();
     assert_ne!(bytes[0].len(), 0);
     assert_ne!(bytes[0], base_bytes);
+}
+
+/// The generator behind shuffling and dropout is `rand`'s `StdRng` stream, so that
+/// recipes trained before checkpoints existed give the same weights now.
+#[test]
+fn the_training_generator_is_the_std_rng_stream() {
+    let mut std = rand::rngs::StdRng::seed_from_u64(14);
+    let mut chacha = ChaCha12Rng::seed_from_u64(14);
+    for _ in 0..1000 {
+        assert_eq!(std.next_u32(), chacha.next_u32());
+    }
+    let (mut a, mut b): (Vec<u32>, Vec<u32>) = ((0..500).collect(), (0..500).collect());
+    a.shuffle(&mut std);
+    b.shuffle(&mut chacha);
+    assert_eq!(a, b);
+}
+
+/// polrec's AdamW (whose state a checkpoint saves) steps exactly as candle-nn's.
+#[test]
+fn adamw_steps_as_candle_nn_does() {
+    use candle_nn::Optimizer;
+    let start = Tensor::new(&[[0.5f32, -1.25, 2.0], [0.0, 3.5, -0.75]], &Device::Cpu).unwrap();
+    let params = candle_nn::ParamsAdamW {
+        lr: 0.05,
+        weight_decay: 0.01,
+        ..Default::default()
+    };
+    let (ours, theirs) = (
+        Var::from_tensor(&start).unwrap(),
+        Var::from_tensor(&start).unwrap(),
+    );
+    let mut a = AdamW::new(vec![ours.clone()], params.clone()).unwrap();
+    let mut b = candle_nn::AdamW::new(vec![theirs.clone()], params).unwrap();
+    for step in 0..5 {
+        let lr = 0.05 / (step + 1) as f64;
+        a.set_learning_rate(lr);
+        b.set_learning_rate(lr);
+        let loss = |v: &Var| {
+            (v.as_tensor().sqr().unwrap() * 3.0)
+                .unwrap()
+                .sin()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+        };
+        a.backward_step(&loss(&ours)).unwrap();
+        b.backward_step(&loss(&theirs)).unwrap();
+        let x: Vec<Vec<f32>> = ours.as_tensor().to_vec2().unwrap();
+        let y: Vec<Vec<f32>> = theirs.as_tensor().to_vec2().unwrap();
+        assert_eq!(x, y, "step {step}");
+    }
+    assert_ne!(
+        ours.as_tensor().to_vec2::<f32>().unwrap(),
+        start.to_vec2::<f32>().unwrap()
+    );
+    assert_eq!(a.steps(), 5);
+}
+
+#[test]
+fn a_paused_and_resumed_run_ends_as_one_that_ran_through() {
+    let (_base_dir, base) = tiny_base();
+    let cfg = TrainConfig {
+        epochs: 3,
+        batch_size: 8,
+        validation: 0.25,
+        patience: 3,
+        learning_rate: 1e-3,
+        ..TrainConfig::default()
+    };
+    let examples = tiny_examples();
+    let out = tempfile::tempdir().unwrap();
+    let weights = |trained: polrec::model::train::Trained, name: &str| {
+        let dir = out.path().join(name);
+        trained.save(&base, Storage::F32, &dir).unwrap();
+        std::fs::read(dir.join("model.safetensors")).unwrap()
+    };
+    let (straight, straight_report) = train(&base, &examples, &cfg, &mut |_| {}).unwrap();
+    let straight = weights(straight, "straight");
+
+    let dir = out.path().join("checkpoints");
+    let resumable = |pause_after| Resumable {
+        checkpoints: Checkpoints::new(&dir),
+        pause_after,
+    };
+    let mut said = Vec::new();
+    for expected in [1, 2] {
+        let mut progress = |m: &str| said.push(m.to_owned());
+        match train_resumable(&base, &examples, &cfg, &resumable(Some(1)), &mut progress) {
+            Ok(Outcome::Paused { epoch }) => assert_eq!(epoch, expected),
+            Ok(Outcome::Done(_)) => panic!("the run did not pause after epoch {expected}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(said.iter().any(|m| m.starts_with("resuming after epoch 1")));
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        files.len(),
+        2,
+        "only the latest checkpoint is kept: {files:?}"
+    );
+
+    // Another run (another seed) is not resumed from this one's state.
+    let other = TrainConfig {
+        seed: 99,
+        ..cfg.clone()
+    };
+    match train_resumable(&base, &examples, &other, &resumable(None), &mut |_| {}) {
+        Err(polrec::Error::Checkpoint { message, .. }) => {
+            assert!(message.contains("another run"), "{message}")
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("a checkpoint of another run was resumed"),
+    }
+
+    let Outcome::Done(done) =
+        train_resumable(&base, &examples, &cfg, &resumable(None), &mut |_| {}).unwrap()
+    else {
+        panic!("the resumed run paused again");
+    };
+    let (resumed, resumed_report) = *done;
+    assert_eq!(resumed_report.epochs.len(), 3);
+    assert_eq!(resumed_report.best_epoch, straight_report.best_epoch);
+    for (a, b) in resumed_report.epochs.iter().zip(&straight_report.epochs) {
+        assert_eq!(a.train_loss, b.train_loss);
+        assert_eq!(a.validation_macro_f1, b.validation_macro_f1);
+    }
+    assert_eq!(
+        weights(resumed, "resumed"),
+        straight,
+        "the resumed run ended with other weights"
+    );
 }
 
 #[test]

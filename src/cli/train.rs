@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use polrec::model::train::{average, train, BaseModel, Fold, TrainConfig};
+use polrec::model::checkpoint::Checkpoints;
+use polrec::model::train::{
+    average, train, train_resumable, BaseModel, Fold, Outcome, Resumable, TrainConfig,
+};
 use polrec::model::train_data::{read_labelled, rebuild_real_sentences, Example};
 use polrec::model::weights::{self, Storage};
 
@@ -73,6 +76,15 @@ pub struct TrainArgs {
     /// calibrate and score the average on their validation slice.
     #[arg(long, value_name = "DIR", num_args = 1)]
     average: Vec<PathBuf>,
+    /// Save the run's state in DIR after every epoch, and resume from the latest state
+    /// there, if a run with the same data and settings left one: a stopped run goes on
+    /// where it was and ends as if it had not stopped (with one thread).
+    #[arg(long, value_name = "DIR", conflicts_with = "average")]
+    checkpoint: Option<PathBuf>,
+    /// Stop after N epochs of this invocation, leaving the state in --checkpoint for the
+    /// same command to resume (e.g. to fit time-limited jobs).
+    #[arg(long, value_name = "N", requires = "checkpoint", value_parser = clap::value_parser!(u64).range(1..))]
+    pause_after: Option<u64>,
 }
 
 /// `I/K` with 1 <= I <= K and K >= 2, as a 0-based [`Fold`].
@@ -164,7 +176,26 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         own_country: !args.no_own_country,
         ..TrainConfig::default()
     };
-    let (trained, report) = if args.average.is_empty() {
+    let (trained, report) = if let Some(dir) = &args.checkpoint {
+        let resumable = Resumable {
+            checkpoints: Checkpoints::new(dir),
+            pause_after: args.pause_after.map(|n| n as usize),
+        };
+        match train_resumable(&base, &examples, &cfg, &resumable, &mut |msg| {
+            eprintln!("{msg}")
+        })
+        .with_context(|| format!("training with checkpoints in {}", dir.display()))?
+        {
+            Outcome::Done(done) => *done,
+            Outcome::Paused { epoch } => {
+                eprintln!(
+                    "paused after epoch {epoch} of {}: run the same command again to resume",
+                    cfg.epochs
+                );
+                return Ok(());
+            }
+        }
+    } else if args.average.is_empty() {
         train(&base, &examples, &cfg, &mut |msg| eprintln!("{msg}"))?
     } else {
         let members = args

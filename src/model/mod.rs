@@ -2,11 +2,13 @@
 
 pub mod baselines;
 pub mod bert;
+pub mod checkpoint;
 pub mod classifier;
 pub mod embedder;
 pub mod head;
 pub mod kernels;
 pub mod metrics;
+pub mod optim;
 pub mod tokenizer;
 pub mod train;
 pub mod weights;

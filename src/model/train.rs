@@ -1,21 +1,25 @@
-//! Fine-tuning the encoder and head with candle-nn: AdamW, linear warm-up and decay,
+//! Fine-tuning the encoder and head with candle: AdamW, linear warm-up and decay,
 //! early stopping on a held-out slice of the training data, temperature scaling, all
-//! seeded and reproducible.
+//! seeded and reproducible; a run may save its state after each epoch and resume from it
+//! ([`super::checkpoint`]) with the same outcome.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var, D};
-use candle_nn::{Optimizer, ParamsAdamW};
-use rand::rngs::StdRng;
+use candle_nn::ParamsAdamW;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use rand_chacha::ChaCha12Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::bert::{fuse_qkv, Encoder, EncoderConfig, MaskSource, Mode};
+use super::checkpoint::{Checkpoints, RunState, RunTensors};
 use super::classifier::{encoder_and_head, Manifest, MODEL_FILES};
 use super::head::{prediction_from_logits, Head};
 use super::metrics::{expected_calibration_error, Evaluation};
+use super::optim::AdamW;
 use super::tokenizer::{pad_batch, without_fixed_length, Encoded, SentenceTokenizer};
 use super::train_data::Example;
 use super::weights::{self, Storage};
@@ -84,7 +88,7 @@ pub struct Fold {
 }
 
 /// What one epoch measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochReport {
     /// 1-based epoch number.
     pub epoch: usize,
@@ -123,8 +127,9 @@ pub struct TrainReport {
     pub members_validation_macro_f1: Vec<f64>,
 }
 
-/// Dropout masks drawn from a seeded generator.
-pub struct SeededMasks(pub StdRng);
+/// Dropout masks drawn from a seeded generator (ChaCha12, the algorithm of `rand`'s
+/// `StdRng`, whose position can be saved and restored).
+pub struct SeededMasks(pub ChaCha12Rng);
 
 impl MaskSource for SeededMasks {
     fn mask(&mut self, shape: &[usize], p: f32, device: &Device) -> Result<Tensor> {
@@ -237,7 +242,7 @@ fn split(
     examples: Vec<Prepared>,
     share: f64,
     fold: Option<Fold>,
-    rng: &mut StdRng,
+    rng: &mut ChaCha12Rng,
 ) -> (Vec<Prepared>, Vec<Prepared>) {
     let mut by_label: [Vec<Prepared>; 3] = Default::default();
     let mut train_only = Vec::new();
@@ -273,7 +278,7 @@ fn split(
 
 /// Batches of indices: shuffled, then sorted by length within windows of 50 batches so
 /// that padding stays small, then the batches themselves shuffled.
-fn batches(data: &[Prepared], batch: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+fn batches(data: &[Prepared], batch: usize, rng: &mut ChaCha12Rng) -> Vec<Vec<usize>> {
     let mut idx: Vec<usize> = (0..data.len()).collect();
     idx.shuffle(rng);
     let mut out = Vec::new();
@@ -298,7 +303,7 @@ fn logits(encoder: &Encoder, head: &Head, data: &[Prepared]) -> Result<Vec<Vec<f
             &b.ids,
             &b.mask,
             Mode::Infer,
-            &mut SeededMasks(StdRng::seed_from_u64(0)),
+            &mut SeededMasks(ChaCha12Rng::seed_from_u64(0)),
         )?;
         let l: Vec<Vec<f32>> = head
             .logits(&Encoder::mean_pool(&hidden, &b.mask)?)?
@@ -361,7 +366,7 @@ fn prepare(
     base: &BaseModel,
     examples: &[Example],
     cfg: &TrainConfig,
-    rng: &mut StdRng,
+    rng: &mut ChaCha12Rng,
 ) -> Result<(Vec<Prepared>, Vec<Prepared>)> {
     if examples.is_empty() {
         return Err(Error::Model("no training examples".into()));
@@ -398,8 +403,61 @@ pub fn train(
     cfg: &TrainConfig,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Trained, TrainReport)> {
+    match run(base, examples, cfg, None, progress)? {
+        Outcome::Done(done) => Ok(*done),
+        Outcome::Paused { epoch } => Err(Error::Model(format!(
+            "the run paused after epoch {epoch} without checkpoints"
+        ))),
+    }
+}
+
+/// Where a resumable run saves its state, and when it pauses.
+#[derive(Debug, Clone)]
+pub struct Resumable {
+    /// The checkpoint directory: the state is saved there after every epoch, and a run
+    /// resumes from the latest state there (which must be of the same data and settings).
+    pub checkpoints: Checkpoints,
+    /// Stop after this many epochs of this call (not counting those resumed from), with
+    /// the state saved, e.g. to fit a time-limited job; `None` runs to the end.
+    pub pause_after: Option<usize>,
+}
+
+/// How a resumable run ended.
+pub enum Outcome {
+    /// The run is over: the kept weights and the report, as [`train`] gives them.
+    Done(Box<(Trained, TrainReport)>),
+    /// The run paused after this many epochs ([`Resumable::pause_after`]); calling
+    /// [`train_resumable`] again with the same arguments goes on from there.
+    Paused {
+        /// Epochs done so far.
+        epoch: usize,
+    },
+}
+
+/// [`train`] with its state saved after every epoch in `resumable`'s checkpoint
+/// directory, resumed from there if a state of the same run is found: a run stopped and
+/// resumed ends with the same weights as one that ran through (with one thread; more
+/// threads may change the last bits, as they do between any two runs).
+pub fn train_resumable(
+    base: &BaseModel,
+    examples: &[Example],
+    cfg: &TrainConfig,
+    resumable: &Resumable,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Outcome> {
+    run(base, examples, cfg, Some(resumable), progress)
+}
+
+/// The training run of [`train`] and [`train_resumable`].
+fn run(
+    base: &BaseModel,
+    examples: &[Example],
+    cfg: &TrainConfig,
+    resumable: Option<&Resumable>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Outcome> {
     let dev = Device::Cpu;
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let mut rng = ChaCha12Rng::seed_from_u64(cfg.seed);
     let (train, val) = prepare(base, examples, cfg, &mut rng)?;
 
     // Trainable variables: the encoder's (query/key/value fused) and a fresh head.
@@ -428,7 +486,7 @@ pub fn train(
     let steps_per_epoch = train.len().div_ceil(cfg.batch_size);
     let total_steps = (steps_per_epoch * cfg.epochs).max(1);
     let warmup_steps = ((total_steps as f64) * cfg.warmup).ceil().max(1.0);
-    let mut opt = candle_nn::AdamW::new(
+    let mut opt = AdamW::new(
         vars.clone(),
         ParamsAdamW {
             lr: 0.0,
@@ -436,7 +494,7 @@ pub fn train(
             ..Default::default()
         },
     )?;
-    let mut masks = SeededMasks(StdRng::seed_from_u64(cfg.seed.wrapping_add(1)));
+    let mut masks = SeededMasks(ChaCha12Rng::seed_from_u64(cfg.seed.wrapping_add(1)));
     let mode = Mode::Train {
         dropout: cfg.dropout,
     };
@@ -445,7 +503,31 @@ pub fn train(
     let mut epochs = Vec::new();
     let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
     let mut step = 0usize;
-    for epoch in 1..=cfg.epochs {
+    let mut done = 0usize;
+    let mut finished = false;
+    let fingerprint = fingerprint(cfg, &train, &val)?;
+    if let Some(r) = resumable {
+        if let Some((state, tensors)) = r.checkpoints.latest(&fingerprint, vars.len())? {
+            for (v, t) in vars.iter().zip(&tensors.vars) {
+                v.set(t)?;
+            }
+            opt.restore(state.step, &tensors.moments)?;
+            rng.set_word_pos(word_position(&state.shuffle_rng)?);
+            masks.0.set_word_pos(word_position(&state.mask_rng)?);
+            step = state.step;
+            done = state.epoch;
+            finished = state.finished;
+            epochs = state.epochs;
+            best = state.best.map(|(epoch, f1)| (f1, epoch, tensors.best));
+            progress(&format!(
+                "resuming after epoch {done} from {}",
+                r.checkpoints.dir().display()
+            ));
+        }
+    }
+    let mut ran = 0usize;
+    while !finished && done < cfg.epochs {
+        let epoch = done + 1;
         let started = std::time::Instant::now();
         let mut loss_sum = 0.0;
         let plan = batches(&train, cfg.batch_size, &mut rng);
@@ -503,6 +585,8 @@ pub fn train(
             report.train_loss, report.validation_macro_f1, report.seconds
         ));
         epochs.push(report);
+        done = epoch;
+        ran += 1;
         if best.as_ref().is_none_or(|(f1, _, _)| eval.macro_f1 > *f1) {
             let snapshot = vars
                 .iter()
@@ -511,16 +595,73 @@ pub fn train(
             best = Some((eval.macro_f1, epoch, snapshot));
         } else if epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.patience {
             progress("validation macro-F1 stopped improving: early stop");
-            break;
+            finished = true;
+        }
+        if let Some(r) = resumable {
+            let state = RunState {
+                version: super::checkpoint::VERSION,
+                fingerprint: fingerprint.clone(),
+                epoch,
+                finished: finished || epoch == cfg.epochs,
+                step,
+                shuffle_rng: rng.get_word_pos().to_string(),
+                mask_rng: masks.0.get_word_pos().to_string(),
+                epochs: epochs.clone(),
+                best: best.as_ref().map(|(f1, e, _)| (*e, *f1)),
+            };
+            let tensors = RunTensors {
+                vars: vars.iter().map(|v| v.as_tensor().clone()).collect(),
+                moments: opt.moments(),
+                best: best.as_ref().map_or_else(Vec::new, |b| b.2.clone()),
+            };
+            r.checkpoints.save(&state, &tensors)?;
+            progress(&format!(
+                "epoch {epoch} saved in {}",
+                r.checkpoints.dir().display()
+            ));
+            if !state.finished && r.pause_after == Some(ran) {
+                return Ok(Outcome::Paused { epoch });
+            }
         }
     }
-    let (_, best_epoch, snapshot) = best.expect("at least one epoch ran");
+    let Some((_, best_epoch, snapshot)) = best else {
+        return Err(Error::Model("no epoch ran (--epochs 0?)".into()));
+    };
     for (v, t) in vars.iter().zip(&snapshot) {
         v.set(t)?;
     }
 
     let (head, report) = calibrate(&encoder, &head, &val, cfg, train.len(), epochs, best_epoch)?;
-    Ok((Trained::new(encoder, head, cfg), report))
+    Ok(Outcome::Done(Box::new((
+        Trained::new(encoder, head, cfg),
+        report,
+    ))))
+}
+
+/// A digest of a run's settings and prepared data (token ids, labels, weights, which
+/// side of the split), so that a checkpoint resumes only the run that wrote it.
+fn fingerprint(cfg: &TrainConfig, train: &[Prepared], val: &[Prepared]) -> Result<String> {
+    let mut h = Sha256::new();
+    let settings = serde_json::to_vec(cfg)
+        .map_err(|e| Error::Model(format!("serialising the settings: {e}")))?;
+    h.update(&settings);
+    for (side, data) in [(b't', train), (b'v', val)] {
+        for p in data {
+            h.update([side, p.label.index() as u8, p.train_only as u8]);
+            h.update(p.weight.to_le_bytes());
+            h.update((p.encoded.ids.len() as u64).to_le_bytes());
+            for id in &p.encoded.ids {
+                h.update(id.to_le_bytes());
+            }
+        }
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// A generator's word position as a checkpoint writes it (decimal).
+fn word_position(text: &str) -> Result<u128> {
+    text.parse()
+        .map_err(|_| Error::Model(format!("bad generator position `{text}` in checkpoint")))
 }
 
 /// Fits the temperature of `head` on the validation slice and reports the scores there.
@@ -572,7 +713,7 @@ pub fn average(
     let Some(first) = members.first() else {
         return Err(Error::Model("no models to average".into()));
     };
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let mut rng = ChaCha12Rng::seed_from_u64(cfg.seed);
     let (train, val) = prepare(base, examples, cfg, &mut rng)?;
     let val_gold: Vec<Label> = val.iter().map(|p| p.label).collect();
     let build = |w: HashMap<String, Tensor>| encoder_and_head(w, base.config.clone(), 1.0);
@@ -639,11 +780,11 @@ mod tests {
             prepared(0..60, false),
             0.2,
             None,
-            &mut StdRng::seed_from_u64(7),
+            &mut ChaCha12Rng::seed_from_u64(7),
         );
         let mut with_extra = prepared(0..60, false);
         with_extra.extend(prepared(100..130, true));
-        let (train2, val2) = split(with_extra, 0.2, None, &mut StdRng::seed_from_u64(7));
+        let (train2, val2) = split(with_extra, 0.2, None, &mut ChaCha12Rng::seed_from_u64(7));
         assert_eq!(ids(&val2), ids(&val));
         assert_eq!(val.len(), 12);
         let mut expected = ids(&train);
@@ -658,7 +799,7 @@ mod tests {
             let mut data = prepared(0..62, false);
             data.extend(prepared(100..110, true));
             let fold = Some(Fold { index, of: 5 });
-            let (train, val) = split(data, 0.1, fold, &mut StdRng::seed_from_u64(3));
+            let (train, val) = split(data, 0.1, fold, &mut ChaCha12Rng::seed_from_u64(3));
             assert!(
                 (12..=14).contains(&val.len()),
                 "fold {index}: {}",
