@@ -527,6 +527,7 @@ fn extra_indexes_rebuild_and_share_no_sentence_with_real_train_or_dev() {
         "real-extra3.index.jsonl",
         "real-extra4.index.jsonl",
         "real-extra5.index.jsonl",
+        "real-extra6.index.jsonl",
     ] {
         let extra = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("datasets")
