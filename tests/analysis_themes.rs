@@ -229,7 +229,7 @@ fn calibrate_sweeps_picks_the_best_and_updates_the_file() {
 
     let mut reader = csv::Reader::from_reader(out.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    assert_eq!(rows.len(), 96 * 6, "thresholds 0.00..0.95 × 6 margins");
+    assert_eq!(rows.len(), 96 * 5, "thresholds 0.00..0.95 × 5 margins");
     let best: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[9] == "true").collect();
     assert_eq!(best.len(), 1);
     let f1 = |r: &csv::StringRecord| r[5].parse::<f64>().unwrap();

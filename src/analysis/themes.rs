@@ -465,18 +465,13 @@ pub struct CalibrationGrid {
 }
 
 impl Default for CalibrationGrid {
-    /// Thresholds 0.00, 0.01, …, 0.95; margins none, 0.02, 0.05, 0.10, 0.15, 0.20.
+    /// Thresholds 0.00, 0.01, …, 0.95; margins none, 0.05, 0.10, 0.15, 0.20. No margin
+    /// below 0.05: it keeps only themes all but tied with the best and so drops the
+    /// second theme of a call that names two (models/README.md, "themes.toml").
     fn default() -> Self {
         CalibrationGrid {
             thresholds: (0..=95).map(|i| i as f32 / 100.0).collect(),
-            margins: vec![
-                None,
-                Some(0.02),
-                Some(0.05),
-                Some(0.10),
-                Some(0.15),
-                Some(0.20),
-            ],
+            margins: vec![None, Some(0.05), Some(0.10), Some(0.15), Some(0.20)],
         }
     }
 }
