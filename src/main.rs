@@ -45,10 +45,7 @@ fn run(command: &Command) -> anyhow::Result<bool> {
         Command::Compare(args) => polrec::analysis::run_compare(args)?.failures == 0,
         Command::Themes(args) => cli::themes::run(args).map(|()| true)?,
         Command::Eval(args) => cli::eval::run(args)?,
-        Command::Train(args) => {
-            keep_freed_memory();
-            cli::train::run(args).map(|()| true)?
-        }
+        Command::Train(args) => cli::train::run(args).map(|()| true)?,
         Command::Bench(args) => polrec::bench::run(args)?.failures == 0,
         Command::Convert(args) => cli::convert::run(args).map(|()| true)?,
     })
@@ -58,23 +55,6 @@ fn run(command: &Command) -> anyhow::Result<bool> {
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     matches!(error.downcast_ref(), Some(polrec::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
-
-/// Keeps freed memory in the process for reuse, for training. By default glibc's malloc
-/// hands every large block back to the kernel when it is freed, and the next training
-/// step faults the same pages in again: `polrec train` ran 1.4 times faster without it
-/// (models/README.md, "Training speed"). Labelling gains nothing and would keep more
-/// memory, so only `train` sets it.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn keep_freed_memory() {
-    // SAFETY: mallopt only sets two of malloc's parameters, under malloc's own lock.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, i32::MAX);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn keep_freed_memory() {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse(); // exits with status 2 on bad usage
