@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, DType, Device, Layout, Module, Storage, StorageRef, Tensor, D};
+use candle_core::{CpuStorage, DType, Device, Layout, Storage, StorageRef, Tensor, D};
 use candle_nn::Linear;
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -29,6 +29,7 @@ use super::kernels::attention::{attend, AttentionScratch};
 use super::kernels::gemm::{self, matmul_nt, Rows};
 use super::kernels::int8::{self, matmul_nt_i8, QuantisedMatrix, QuantisedRows};
 use super::kernels::{ops, Isa};
+use super::row_ops;
 use super::weights::Int8Matrix;
 use crate::{Error, Result};
 
@@ -99,7 +100,7 @@ impl LayerNorm {
                 candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?
             }
             Mode::Train { .. } => {
-                candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)?
+                row_ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?
             }
         })
     }
@@ -741,7 +742,7 @@ impl Encoder {
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e4)?.reshape((b, 1, 1, s))?;
         let scale = 1.0 / (dh as f64).sqrt();
         for (i, layer) in self.layers.iter().enumerate() {
-            let qkv = layer.qkv.forward(&x)?; // [b, s, 3h]
+            let qkv = row_ops::linear(&x, &layer.qkv)?; // [b, s, 3h]
             let qkv = qkv
                 .reshape((b, s, 3, heads, dh))?
                 .permute((2, 0, 3, 1, 4))?; // [3, b, heads, s, dh]
@@ -754,10 +755,10 @@ impl Encoder {
                 Mode::Train { .. } => candle_nn::ops::softmax(&scores, D::Minus1)?,
             };
             let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?;
-            let attn = dropout(layer.attn_out.forward(&ctx)?, masks)?;
+            let attn = dropout(row_ops::linear(&ctx, &layer.attn_out)?, masks)?;
             let x1 = layer.attn_norm.forward(&(attn + &x)?, mode)?;
-            let inter = layer.inter.forward(&x1)?.gelu_erf()?;
-            let out = dropout(layer.out.forward(&inter)?, masks)?;
+            let inter = row_ops::linear(&x1, &layer.inter)?.gelu_erf()?;
+            let out = dropout(row_ops::linear(&inter, &layer.out)?, masks)?;
             x = layer.out_norm.forward(&(out + &x1)?, mode)?;
             if i + 1 == tap {
                 tapped = Some(x.clone());

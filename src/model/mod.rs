@@ -9,6 +9,7 @@ pub mod head;
 pub mod kernels;
 pub mod metrics;
 pub mod optim;
+pub mod row_ops;
 pub mod tokenizer;
 pub mod train;
 pub mod weights;
