@@ -29,7 +29,7 @@ use super::kernels::attention::{attend, AttentionScratch};
 use super::kernels::gemm::{self, matmul_nt, Rows};
 use super::kernels::int8::{self, matmul_nt_i8, QuantisedMatrix, QuantisedRows};
 use super::kernels::{ops, Isa};
-use super::train_ops;
+use super::row_ops;
 use super::weights::Int8Matrix;
 use crate::{Error, Result};
 
@@ -100,7 +100,7 @@ impl LayerNorm {
                 candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?
             }
             Mode::Train { .. } => {
-                train_ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?
+                row_ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)?
             }
         })
     }
@@ -731,7 +731,7 @@ impl Encoder {
         // Training sums the bias gradients row by row (the same numbers, faster).
         let linear = |x: &Tensor, layer: &Linear| -> Result<Tensor> {
             match mode {
-                Mode::Train { .. } => train_ops::linear(x, layer),
+                Mode::Train { .. } => row_ops::linear(x, layer),
                 Mode::Infer => Ok(layer.forward(x)?),
             }
         };
@@ -765,11 +765,7 @@ impl Encoder {
             let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?;
             let attn = dropout(linear(&ctx, &layer.attn_out)?, masks)?;
             let x1 = layer.attn_norm.forward(&(attn + &x)?, mode)?;
-            let inter = linear(&x1, &layer.inter)?;
-            let inter = match mode {
-                Mode::Train { .. } => train_ops::gelu(&inter)?,
-                Mode::Infer => inter.gelu_erf()?,
-            };
+            let inter = linear(&x1, &layer.inter)?.gelu_erf()?;
             let out = dropout(linear(&inter, &layer.out)?, masks)?;
             x = layer.out_norm.forward(&(out + &x1)?, mode)?;
             if i + 1 == tap {

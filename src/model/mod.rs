@@ -9,9 +9,9 @@ pub mod head;
 pub mod kernels;
 pub mod metrics;
 pub mod optim;
+pub mod row_ops;
 pub mod tokenizer;
 pub mod train;
-pub mod train_ops;
 pub mod weights;
 
 pub use classifier::{Classifier, LabelledSentence};

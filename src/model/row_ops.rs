@@ -1,20 +1,15 @@
-//! Differentiable operations of training that candle's CPU backend runs slowly, computed
-//! with the same arithmetic in the same order, so that training gives the same weights
-//! bit for bit, faster.
+//! Per-column operations over rows of activations, with a fast gradient for training.
 //!
-//! - A bias added to every token row, or a layer norm's scale multiplied into it, gets as
-//!   gradient a sum over all the rows of the batch. candle sums a broadcast's gradient
-//!   element by element, with integer divisions to find each element's column, on one
-//!   thread: 18% of a training step (session 13's profile). [`add_rows`] and
-//!   [`mul_rows`] sum their gradients row after row.
-//! - GELU's gradient is a chain of ten element-wise tensor operations in candle, each a
-//!   pass over the batch on one thread; [`gelu`] computes the same chain element by
-//!   element, and both passes on rayon's threads.
+//! A bias added to every token row, or a layer norm's scale multiplied into it, gets as
+//! gradient a sum over all the rows of the batch. candle's CPU backend sums a
+//! broadcast's gradient element by element, with integer divisions to find each
+//! element's column, on one thread: 18% of a training step (session 13's profile).
+//! [`add_rows`] and [`mul_rows`] compute the same forward values and sum their
+//! gradients row after row, in the same order, so that training gives the same
+//! weights bit for bit, faster.
 
-use candle_core::cpu::erf::erf_f32;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, D};
 use candle_nn::Linear;
-use rayon::prelude::*;
 
 use crate::Result;
 
@@ -55,95 +50,6 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f32) -> Resul
     let var = (x.sqr()?.sum_keepdim(D::Minus1)? / hidden)?;
     let normed = x.broadcast_div(&(var + eps as f64)?.sqrt()?)?;
     add_rows(&mul_rows(&normed, weight)?, bias)
-}
-
-/// GELU with the exact error function, as candle's `gelu_erf`, forward and backward.
-pub fn gelu(x: &Tensor) -> Result<Tensor> {
-    Ok(x.contiguous()?.apply_op1(Gelu)?)
-}
-
-/// Elements a rayon task takes in [`gelu`].
-const GELU_CHUNK: usize = 4096;
-
-/// `[f(0), f(1), …, f(n - 1)]`, computed on rayon's threads by chunks of [`GELU_CHUNK`].
-fn par_elementwise(n: usize, f: impl Fn(usize) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0f32; n];
-    out.par_chunks_mut(GELU_CHUNK)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let start = c * GELU_CHUNK;
-            chunk
-                .iter_mut()
-                .enumerate()
-                .for_each(|(j, o)| *o = f(start + j));
-        });
-    out
-}
-
-/// candle's `gelu_erf` of one element.
-fn gelu_value(v: f32) -> f32 {
-    (erf_f32(v * std::f32::consts::FRAC_1_SQRT_2) + 1.) * 0.5 * v
-}
-
-/// `g` times the derivative of GELU at `a`, through the operations of candle's backward
-/// pass for `gelu_erf`, one by one (an affine map `v * mul + add` is rounded as candle
-/// rounds it): `0.5 + 0.398942 * exp(-a² / 2) * a + 0.5 * erf(a / √2)`.
-fn gelu_grad(a: f32, g: f32) -> f32 {
-    let affine = |v: f32, mul: f64, add: f64| v * mul as f32 + add as f32;
-    let neg_half_square = affine(-(a * a), 1. / 2., 0.);
-    let scaled_exp_arg = affine(neg_half_square.exp(), 0.398942, 0.) * a;
-    let erf_scaled_sqrt = affine(erf_f32(affine(a, 1. / 2f64.sqrt(), 0.)), 0.5, 0.);
-    g * (affine(scaled_exp_arg, 1., 0.5) + erf_scaled_sqrt)
-}
-
-struct Gelu;
-
-impl CustomOp1 for Gelu {
-    fn name(&self) -> &'static str {
-        "gelu"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, _) = rows_of(s, l, self.name())?;
-        let out = par_elementwise(x.len(), |i| gelu_value(x[i]));
-        Ok((CpuStorage::F32(out), l.shape().clone()))
-    }
-
-    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(
-            x.detach()
-                .apply_op2_no_bwd(&grad.contiguous()?, &GeluGrad)?,
-        ))
-    }
-}
-
-/// `grad * gelu'(x)`, element by element.
-struct GeluGrad;
-
-impl CustomOp2 for GeluGrad {
-    fn name(&self) -> &'static str {
-        "gelu-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, _) = rows_of(s1, l1, self.name())?;
-        let (g, _) = rows_of(s2, l2, self.name())?;
-        if l1.dims() != l2.dims() {
-            candle_core::bail!(
-                "gelu-grad: shapes {:?} and {:?} differ",
-                l1.dims(),
-                l2.dims()
-            )
-        }
-        let out = par_elementwise(x.len(), |i| gelu_grad(x[i], g[i]));
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
 }
 
 /// The rows of a contiguous f32 tensor of shape `[.., C]` and its C.
@@ -287,30 +193,6 @@ mod tests {
             let (a, c) = (g_ours.get(v).unwrap(), g_theirs.get(v).unwrap());
             assert_eq!(bits(a)?, bits(c)?);
         }
-        Ok(())
-    }
-
-    #[test]
-    fn gelu_and_its_gradient_match_candle() -> Result<()> {
-        // Wide enough for the tails and many rayon chunks.
-        let v: Vec<f32> = (0..3 * GELU_CHUNK + 17)
-            .map(|i| (i as f32 - 6000.0) / 700.0)
-            .collect();
-        let n = v.len();
-        let x = Var::from_tensor(&Tensor::from_vec(v, n, &Device::Cpu)?)?;
-        let up = varied(&[n], 8)?;
-        let bits = |t: &Tensor| -> Result<Vec<u32>> {
-            Ok(t.to_vec1::<f32>()?.iter().map(|v| v.to_bits()).collect())
-        };
-        let ours = gelu(&x)?;
-        let theirs = x.gelu_erf()?;
-        assert_eq!(bits(&ours)?, bits(&theirs)?);
-        let g_ours = (ours * &up)?.sum_all()?.backward()?;
-        let g_theirs = (theirs * &up)?.sum_all()?.backward()?;
-        assert_eq!(
-            bits(g_ours.get(&x).unwrap())?,
-            bits(g_theirs.get(&x).unwrap())?
-        );
         Ok(())
     }
 
