@@ -11,7 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, D};
 use candle_nn::Linear;
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// `x + b` for `x` of shape `[.., C]` and `b` of shape `[C]`.
 pub fn add_rows(x: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -26,10 +26,11 @@ pub fn mul_rows(x: &Tensor, w: &Tensor) -> Result<Tensor> {
 /// A linear layer applied to the last dimension of `x` (`[.., in]` to `[.., out]`),
 /// its bias added by [`add_rows`].
 pub fn linear(x: &Tensor, layer: &Linear) -> Result<Tensor> {
-    let dims = x.dims();
-    let (last, lead) = dims
-        .split_last()
-        .expect("a linear layer's input has a dimension");
+    let Some((last, lead)) = x.dims().split_last() else {
+        return Err(Error::Model(
+            "a linear layer's input needs a dimension".into(),
+        ));
+    };
     let rows = lead.iter().product::<usize>();
     let y = x.reshape((rows, *last))?.matmul(&layer.weight().t()?)?;
     let y = match layer.bias() {
@@ -57,8 +58,10 @@ fn rows_of<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> candle_core::Result<(
     let (CpuStorage::F32(v), Some((start, end))) = (s, l.contiguous_offsets()) else {
         candle_core::bail!("{op}: needs a contiguous f32 tensor")
     };
-    let cols = *l.dims().last().unwrap_or(&1);
-    Ok((&v[start..end], cols))
+    match l.dims().last() {
+        Some(&cols) if cols > 0 => Ok((&v[start..end], cols)),
+        _ => candle_core::bail!("{op}: needs a last dimension of at least one column"),
+    }
 }
 
 /// `f(x, v)` of every row `x` of `s1` with the vector `s2`, column by column.
@@ -215,6 +218,9 @@ mod tests {
         let x = Tensor::zeros((2, 3), candle_core::DType::F32, &dev)?;
         let b = Tensor::zeros(4, candle_core::DType::F32, &dev)?;
         assert!(add_rows(&x, &b).is_err());
+        let empty = Tensor::zeros((2, 0), candle_core::DType::F32, &dev)?;
+        let none = Tensor::zeros(0, candle_core::DType::F32, &dev)?;
+        assert!(mul_rows(&empty, &none).is_err());
         Ok(())
     }
 }
