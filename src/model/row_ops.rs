@@ -8,10 +8,10 @@
 //! gradients row after row, in the same order, so that training gives the same
 //! weights bit for bit, faster.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, D};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Module, Shape, Tensor, D};
 use candle_nn::Linear;
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// `x + b` for `x` of shape `[.., C]` and `b` of shape `[C]`.
 pub fn add_rows(x: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -23,23 +23,14 @@ pub fn mul_rows(x: &Tensor, w: &Tensor) -> Result<Tensor> {
     Ok(x.contiguous()?.apply_op2(&w.contiguous()?, RowOp::Mul)?)
 }
 
-/// A linear layer applied to the last dimension of `x` (`[.., in]` to `[.., out]`),
-/// its bias added by [`add_rows`].
+/// A linear layer applied to the last dimension of `x`: candle-nn's product with the
+/// weight, then the bias added by [`add_rows`].
 pub fn linear(x: &Tensor, layer: &Linear) -> Result<Tensor> {
-    let Some((last, lead)) = x.dims().split_last() else {
-        return Err(Error::Model(
-            "a linear layer's input needs a dimension".into(),
-        ));
-    };
-    let rows = lead.iter().product::<usize>();
-    let y = x.reshape((rows, *last))?.matmul(&layer.weight().t()?)?;
-    let y = match layer.bias() {
-        Some(b) => add_rows(&y, b)?,
-        None => y,
-    };
-    let mut out_dims = lead.to_vec();
-    out_dims.push(y.dim(1)?);
-    Ok(y.reshape(out_dims)?)
+    let y = Linear::new(layer.weight().clone(), None).forward(x)?;
+    match layer.bias() {
+        Some(b) => add_rows(&y, b),
+        None => Ok(y),
+    }
 }
 
 /// Layer norm over the last dimension from differentiable operations (candle's fused
