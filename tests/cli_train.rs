@@ -1,7 +1,8 @@
 //! `polrec train` run as a user runs it, on a tiny base model: real sentences given by
 //! `--train-only-index` are rebuilt from the corpus and trained on, never held out (with
 //! `--confident-only`, only those both annotators were sure of); a damaged index entry is
-//! an error naming the index file and line; `--fold I/K` holds out one fold.
+//! an error naming the index file and line; `--fold I/K` holds out one fold, written
+//! to `validation.jsonl` with the model's labels.
 
 mod common;
 
@@ -168,6 +169,32 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
         fold["config"]["fold"],
         serde_json::json!({"index": 1, "of": 4})
     );
+    // validation.jsonl gives each held-out sentence with its own gold label.
+    let gold: std::collections::HashMap<String, String> = written()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| {
+            (
+                v["text"].as_str().unwrap().into(),
+                v["label"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let held_out = std::fs::read_to_string(dir.path().join("fold/validation.jsonl")).unwrap();
+    assert_eq!(held_out.lines().count(), 6);
+    for line in held_out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(gold[v["text"].as_str().unwrap()], v["gold"], "{line}");
+        assert!(
+            Label::ALL.iter().any(|l| v["label"] == l.as_str()),
+            "{line}"
+        );
+        let sum: f64 = ["call_to_action", "commitment", "context"]
+            .iter()
+            .map(|k| v["scores"][k].as_f64().unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{line}");
+    }
     let (ok, stderr, _) = train(dir.path(), &base, "nofold", None, &["--fold", "5/4"]);
     assert!(!ok && stderr.contains("1 <= I <= K"), "{stderr}");
 

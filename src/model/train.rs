@@ -23,7 +23,7 @@ use super::optim::AdamW;
 use super::tokenizer::{pad_batch, without_fixed_length, Encoded, SentenceTokenizer};
 use super::train_data::Example;
 use super::weights::{self, Storage};
-use super::Label;
+use super::{Label, Prediction};
 use crate::{Error, Result};
 
 /// Settings of a training run.
@@ -125,6 +125,20 @@ pub struct TrainReport {
     /// order given (empty for a trained one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members_validation_macro_f1: Vec<f64>,
+    /// The kept weights' calibrated prediction for each validation sentence, in the
+    /// order of the slice (not in the report file: `polrec train` writes them to
+    /// `validation.jsonl`).
+    #[serde(skip)]
+    pub held_out: Vec<HeldOut>,
+}
+
+/// A validation sentence and what the calibrated model said of it.
+#[derive(Debug, Clone)]
+pub struct HeldOut {
+    /// Its position in the examples given to [`train`] or [`average`].
+    pub example: usize,
+    /// The calibrated prediction.
+    pub prediction: Prediction,
 }
 
 /// Dropout masks drawn from a seeded generator (ChaCha12, the algorithm of `rand`'s
@@ -229,6 +243,8 @@ impl Trained {
 }
 
 struct Prepared {
+    /// Position in the examples given.
+    source: usize,
     encoded: Encoded,
     label: Label,
     weight: f32,
@@ -374,8 +390,10 @@ fn prepare(
     let tokenizer = SentenceTokenizer::from_bytes(&base.tokenizer_json, cfg.max_len)?;
     let prepared = examples
         .iter()
-        .map(|e| {
+        .enumerate()
+        .map(|(source, e)| {
             Ok(Prepared {
+                source,
                 encoded: match cfg.own_country {
                     true => tokenizer.encode(&e.own_country_text())?,
                     false => tokenizer.encode(&e.text)?,
@@ -681,6 +699,16 @@ fn calibrate(
     let ece_after = calibration(&val_logits, &val_gold, temperature);
     let pred = val_logits.iter().map(|l| prediction_from_logits(l).label);
     let validation = Evaluation::new(val_gold.iter().cloned().zip(pred));
+    let held_out = val
+        .iter()
+        .zip(&val_logits)
+        .map(|(p, l)| HeldOut {
+            example: p.source,
+            prediction: prediction_from_logits(
+                &l.iter().map(|v| v / temperature).collect::<Vec<_>>(),
+            ),
+        })
+        .collect();
     let (hw, hb) = head.tensors();
     let head = Head::new(hw.copy()?, hb.copy()?, temperature)?;
     let report = TrainReport {
@@ -694,6 +722,7 @@ fn calibrate(
         ece_before,
         ece_after,
         members_validation_macro_f1: Vec::new(),
+        held_out,
     };
     Ok((head, report))
 }
@@ -758,6 +787,7 @@ mod tests {
     /// Examples told apart by their single token id.
     fn prepared(ids: std::ops::Range<u32>, train_only: bool) -> Vec<Prepared> {
         ids.map(|id| Prepared {
+            source: id as usize,
             encoded: Encoded {
                 ids: vec![id],
                 truncated: false,
