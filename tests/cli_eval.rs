@@ -1,6 +1,7 @@
 //! `polrec eval` run as a user runs it, on the embedded model: a bad line of the labelled
 //! file is named (file and line) and skipped, the rest scored, exit status 1; label names
-//! may be written `Call to action`.
+//! may be written `Call to action`; `--predictions FILE` writes each sentence with its gold
+//! and model labels.
 
 use assert_cmd::Command;
 
@@ -86,4 +87,46 @@ fn a_clean_file_exits_zero_and_a_file_without_a_good_line_cannot_be_scored() {
         stderr.contains(&format!("{path}:2: missing field `text`")),
         "{stderr}"
     );
+}
+
+#[test]
+fn predictions_give_each_sentence_its_gold_and_model_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (gold, written) = (tmp.path().join("gold.jsonl"), tmp.path().join("p.jsonl"));
+    std::fs::write(&gold, GOOD.join("\n")).unwrap();
+    let out = Command::cargo_bin("polrec")
+        .unwrap()
+        .args(["eval", "--json", "--predictions"])
+        .arg(&written)
+        .arg(&gold)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&written)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let gold: Vec<&str> = rows.iter().map(|r| r["gold"].as_str().unwrap()).collect();
+    assert_eq!(gold, ["call_to_action", "commitment", "context"]);
+    let iso3: Vec<&serde_json::Value> = rows.iter().map(|r| &r["iso3"]).collect();
+    assert_eq!(
+        iso3,
+        [
+            &serde_json::Value::Null,
+            &serde_json::Value::Null,
+            &"KAZ".into()
+        ]
+    );
+    assert!(rows[0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("We call on all parties"));
+    let right = rows.iter().filter(|r| r["gold"] == r["label"]).count() as f64;
+    assert_eq!(right / 3.0, report["accuracy"].as_f64().unwrap());
 }

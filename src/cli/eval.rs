@@ -9,7 +9,7 @@ use polrec::model::embedder::Embedder;
 use polrec::model::metrics::Evaluation;
 use polrec::model::train_data::{read_labelled_skipping_bad_lines, LabelledFile};
 
-use super::load_classifier;
+use super::{load_classifier, write_predictions};
 
 /// Scores labels against a labelled JSONL file (`text`, `label`).
 #[derive(Debug, clap::Args)]
@@ -30,6 +30,10 @@ pub struct EvalArgs {
     /// Base encoder directory for the zero-shot baseline.
     #[arg(long, env = "POLREC_BASE_MODEL", value_name = "DIR")]
     base: Option<PathBuf>,
+    /// Also write each scored sentence to FILE (JSONL: `text`, `iso3`, `gold`, and the
+    /// model's `label` and `scores`), to read the model's errors.
+    #[arg(long, value_name = "FILE")]
+    predictions: Option<PathBuf>,
 }
 
 /// Runs `polrec eval`: `Ok(false)` when some lines of the file were skipped (each named
@@ -51,6 +55,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<bool> {
         .collect();
     let predictions = classifier.classify_said_by(&said)?;
     let model = Evaluation::new(gold.clone().zip(predictions.iter().map(|p| p.label)));
+    if let Some(path) = &args.predictions {
+        write_predictions(path, examples.iter().zip(&predictions))?;
+    }
     let mut baselines: Vec<(&str, Evaluation)> = Vec::new();
     if args.baselines {
         let kw = Evaluation::new(gold.clone().zip(texts.iter().map(|t| keyword_rule(t))));

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use polrec::model::checkpoint::Checkpoints;
 use polrec::model::train::{
-    average, train, train_resumable, BaseModel, Fold, HeldOut, Outcome, Resumable, TrainConfig,
+    average, train, train_resumable, BaseModel, Fold, Outcome, Resumable, TrainConfig,
 };
 use polrec::model::train_data::{read_labelled, rebuild_real_sentences, Example};
 use polrec::model::weights::{self, Storage};
+
+use super::write_predictions;
 
 /// Fine-tunes all-MiniLM-L6-v2 (encoder and head) on labelled sentences.
 #[derive(Debug, clap::Args)]
@@ -223,11 +225,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let report_path = args.output.join("train-report.json");
     std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", report_path.display()))?;
-    write_held_out(
-        &args.output.join("validation.jsonl"),
-        &examples,
-        &report.held_out,
-    )?;
+    let held_out = report
+        .held_out
+        .iter()
+        .map(|h| (&examples[h.example], &h.prediction));
+    write_predictions(&args.output.join("validation.jsonl"), held_out)?;
     eprintln!(
         "best epoch {}: validation macro-F1 {:.4}; temperature {:.2} (ECE {:.4} -> {:.4}); model in {}",
         report.best_epoch,
@@ -238,25 +240,6 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         args.output.display()
     );
     Ok(())
-}
-
-/// Writes each validation sentence with its gold label and the kept model's calibrated
-/// label and scores, one JSON object a line, for reading the model's held-out errors.
-fn write_held_out(path: &Path, examples: &[Example], held_out: &[HeldOut]) -> anyhow::Result<()> {
-    let mut out = String::new();
-    for h in held_out {
-        let e = &examples[h.example];
-        let record = serde_json::json!({
-            "text": e.text,
-            "iso3": e.speaker.map(|c| c.code()),
-            "gold": e.label,
-            "label": h.prediction.label,
-            "scores": h.prediction.scores,
-        });
-        out.push_str(&record.to_string());
-        out.push('\n');
-    }
-    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Keeps freed memory in the process for reuse, for training. By default glibc's malloc
