@@ -99,14 +99,9 @@ fn predictions_give_each_sentence_its_gold_and_model_labels() {
         .args(["eval", "--json", "--predictions"])
         .arg(&written)
         .arg(&gold)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let rows: Vec<serde_json::Value> = std::fs::read_to_string(&written)
         .unwrap()
         .lines()
