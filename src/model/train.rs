@@ -697,9 +697,7 @@ fn calibrate(
     let temperature = fit_temperature(&val_logits, &val_gold);
     let ece_before = calibration(&val_logits, &val_gold, 1.0);
     let ece_after = calibration(&val_logits, &val_gold, temperature);
-    let pred = val_logits.iter().map(|l| prediction_from_logits(l).label);
-    let validation = Evaluation::new(val_gold.iter().cloned().zip(pred));
-    let held_out = val
+    let held_out: Vec<HeldOut> = val
         .iter()
         .zip(&val_logits)
         .map(|(p, l)| HeldOut {
@@ -709,6 +707,8 @@ fn calibrate(
             ),
         })
         .collect();
+    let pred = held_out.iter().map(|h| h.prediction.label);
+    let validation = Evaluation::new(val_gold.iter().cloned().zip(pred));
     let (hw, hb) = head.tensors();
     let head = Head::new(hw.copy()?, hb.copy()?, temperature)?;
     let report = TrainReport {
