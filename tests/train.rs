@@ -358,3 +358,53 @@ fn averaging_models_takes_the_mean_of_every_weight() {
     );
     assert!(average(&base, &examples, &cfg(3), &[]).is_err());
 }
+
+#[test]
+fn a_trained_model_directory_is_trained_further_from_its_own_head() {
+    let (_base_dir, base) = tiny_base();
+    assert!(base.head.is_none(), "a plain encoder has no head");
+    let examples = tiny_examples();
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch_size: 8,
+        validation: 0.25,
+        learning_rate: 1e-3,
+        ..TrainConfig::default()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let read = |dir: &std::path::Path| {
+        let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+        polrec::model::weights::read(&bytes, &Device::Cpu).unwrap()
+    };
+    let (trained, _) = train(&base, &examples, &cfg, &mut |_| {}).unwrap();
+    let first = out.path().join("first");
+    trained.save(&base, Storage::F32, &first).unwrap();
+    let model = BaseModel::from_dir(&first).unwrap();
+    let (w, b) = model.head.as_ref().expect("the model's head is read");
+    assert_eq!(w.dims(), [3, base.config.hidden_size]);
+    assert_eq!(b.dims(), [3]);
+    // With a learning rate of 0 nothing moves: the run ends with the model it started
+    // from, head included (a fresh head would differ).
+    let still = TrainConfig {
+        learning_rate: 0.0,
+        ..cfg.clone()
+    };
+    let (again, _) = train(&model, &examples, &still, &mut |_| {}).unwrap();
+    let second = out.path().join("second");
+    again.save(&model, Storage::F32, &second).unwrap();
+    let (a, b) = (read(&first), read(&second));
+    assert_eq!(a.len(), b.len());
+    for (name, t) in &a {
+        let x: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+        let y: Vec<f32> = b[name].flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(x, y, "{name} moved");
+    }
+    // Training goes on from there: with a learning rate the weights move.
+    let (further, _) = train(&model, &examples, &cfg, &mut |_| {}).unwrap();
+    let third = out.path().join("third");
+    further.save(&model, Storage::F32, &third).unwrap();
+    assert_ne!(
+        read(&third)["head.weight"].to_vec2::<f32>().unwrap(),
+        a["head.weight"].to_vec2::<f32>().unwrap()
+    );
+}

@@ -173,11 +173,15 @@ pub struct BaseModel {
     pub tokenizer_json: Vec<u8>,
     /// Encoder weights, f32, checkpoint names.
     pub weights: HashMap<String, Tensor>,
+    /// The head (`head.weight` `[3, hidden]`, `head.bias` `[3]`) of a model directory polrec
+    /// wrote: a run goes on training it; `None` (a plain encoder) starts a fresh seeded head.
+    pub head: Option<(Tensor, Tensor)>,
 }
 
 impl BaseModel {
     /// Reads a sentence-transformers / Hugging Face BERT directory (`config.json`,
-    /// `tokenizer.json`, `model.safetensors`).
+    /// `tokenizer.json`, `model.safetensors`), or a model directory polrec wrote, whose
+    /// training then goes on from its encoder and head.
     pub fn from_dir(dir: &Path) -> Result<BaseModel> {
         let read = |name: &str| -> Result<Vec<u8>> {
             let path = dir.join(name);
@@ -187,12 +191,27 @@ impl BaseModel {
         let config: EncoderConfig = serde_json::from_slice(&config_json)
             .map_err(|e| Error::Model(format!("{}/config.json: {e}", dir.display())))?;
         let mut weights = weights::read(&read("model.safetensors")?, &Device::Cpu)?;
+        let head = match (weights.remove("head.weight"), weights.remove("head.bias")) {
+            (Some(w), Some(b)) if w.dims() == [3, config.hidden_size] && b.dims() == [3] => {
+                Some((w, b))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(Error::Model(format!(
+                    "{}/model.safetensors: `head.weight` and `head.bias` are not a head of \
+                     shapes [3, {}] and [3]",
+                    dir.display(),
+                    config.hidden_size
+                )))
+            }
+        };
         weights.retain(|k, _| k.starts_with("embeddings.") || k.starts_with("encoder."));
         Ok(BaseModel {
             config,
             config_json,
             tokenizer_json: read("tokenizer.json")?,
             weights,
+            head,
         })
     }
 }
@@ -413,8 +432,9 @@ fn prepare(
     Ok((train, val))
 }
 
-/// Fine-tunes `base` with a fresh head on `examples`, keeping the weights of the epoch
-/// with the best validation macro-F1. `progress` is told about each step and epoch.
+/// Fine-tunes `base` with a fresh head (or the head of the model it was read from) on
+/// `examples`, keeping the weights of the epoch with the best validation macro-F1.
+/// `progress` is told about each step and epoch.
 pub fn train(
     base: &BaseModel,
     examples: &[Example],
@@ -478,7 +498,8 @@ fn run(
     let mut rng = ChaCha12Rng::seed_from_u64(cfg.seed);
     let (train, val) = prepare(base, examples, cfg, &mut rng)?;
 
-    // Trainable variables: the encoder's (query/key/value fused) and a fresh head.
+    // Trainable variables: the encoder's (query/key/value fused) and the head (the base's,
+    // or a fresh one).
     let mut fused = base.weights.clone();
     fuse_qkv(&mut fused, base.config.num_hidden_layers)?;
     let mut names: Vec<&String> = fused.keys().collect();
@@ -490,12 +511,19 @@ fn run(
         var_tensors.insert(name.clone(), v.as_tensor().clone());
         vars.push(v);
     }
-    let hidden = base.config.hidden_size;
-    let init: Vec<f32> = (0..3 * hidden)
-        .map(|_| (rng.random::<f32>() - 0.5) * 0.04)
-        .collect();
-    let head_w = Var::from_tensor(&Tensor::from_vec(init, (3, hidden), &dev)?)?;
-    let head_b = Var::from_tensor(&Tensor::zeros(3, DType::F32, &dev)?)?;
+    let (head_w, head_b) = match &base.head {
+        Some((w, b)) => (Var::from_tensor(w)?, Var::from_tensor(b)?),
+        None => {
+            let hidden = base.config.hidden_size;
+            let init: Vec<f32> = (0..3 * hidden)
+                .map(|_| (rng.random::<f32>() - 0.5) * 0.04)
+                .collect();
+            (
+                Var::from_tensor(&Tensor::from_vec(init, (3, hidden), &dev)?)?,
+                Var::from_tensor(&Tensor::zeros(3, DType::F32, &dev)?)?,
+            )
+        }
+    };
     vars.push(head_w.clone());
     vars.push(head_b.clone());
     let encoder = Encoder::from_tensors(base.config.clone(), &var_tensors)?;
