@@ -408,3 +408,21 @@ fn a_trained_model_directory_is_trained_further_from_its_own_head() {
         a["head.weight"].to_vec2::<f32>().unwrap()
     );
 }
+
+#[test]
+fn the_shipped_model_can_be_trained_further() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/polrec-minilm");
+    let model = BaseModel::from_dir(&dir).unwrap();
+    let (w, b) = model
+        .head
+        .as_ref()
+        .expect("the shipped model's head is read");
+    assert_eq!(w.dims(), [3, 384]);
+    assert_eq!(b.dims(), [3]);
+    // Every encoder weight is there, read back as f32 from its int8 and 4-bit forms.
+    assert_eq!(
+        model.weights["embeddings.word_embeddings.weight"].dims(),
+        [30522, 384]
+    );
+    assert_eq!(model.weights.len(), 101);
+}

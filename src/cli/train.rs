@@ -39,8 +39,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     corpus: Option<PathBuf>,
     /// Base encoder directory (config.json, tokenizer.json, model.safetensors), or a
-    /// model directory `polrec train --storage f32` wrote, to train that model further
-    /// (its encoder and head), e.g. on human-labelled sentences only.
+    /// model directory polrec wrote, to train that model further (its encoder and head).
     #[arg(long, env = "POLREC_BASE_MODEL", value_name = "DIR")]
     base: PathBuf,
     /// Where to write the model directory (with `train-report.json`, the run's figures,
