@@ -1,6 +1,7 @@
 //! `polrec train` run as a user runs it, on a tiny base model: real sentences given by
 //! `--train-only-index` are rebuilt from the corpus and trained on, never held out (with
-//! `--confident-only`, only those both annotators were sure of); a damaged index entry is
+//! `--confident-only`, only those both annotators were sure of; `--relabel` gives some of
+//! them a second labelling); a damaged index entry is
 //! an error naming the index file and line; `--fold I/K` holds out one fold, written
 //! to `validation.jsonl` with the model's labels.
 
@@ -154,11 +155,71 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
         &["--confident-only"],
     );
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("2 of them both annotators"), "{stderr}");
+    assert!(
+        stderr.contains("2 of 3 sentences both annotators"),
+        "{stderr}"
+    );
     assert_eq!(sure["validation_size"], plain["validation_size"]);
     assert_eq!(
         sure["train_size"].as_u64().unwrap(),
         plain["train_size"].as_u64().unwrap() + 2
+    );
+
+    // A second labelling, sure of the sentence the first annotators hesitated over, brings
+    // it back under --confident-only; a relabelled sentence in no --train-only-index is an error.
+    let relabel = |name: &str, sentences: &[RealSentence]| {
+        let labelled = dir.path().join(format!("{name}.jsonl"));
+        write_real_sentences(&labelled, sentences).unwrap();
+        let index = dir.path().join(format!("{name}.index.jsonl"));
+        let built = build_real_train_index(&labelled, &corpus).unwrap();
+        assert_eq!(built.entries.len(), sentences.len());
+        write_index(&index, &built.entries).unwrap();
+        index.display().to_string()
+    };
+    let second = relabel(
+        "second",
+        &[real(
+            "y3",
+            91,
+            "The compact has failed.",
+            Label::CallToAction,
+        )],
+    );
+    let flags = ["--confident-only", "--relabel", second.as_str()];
+    let (ok, stderr, relabelled) = train(dir.path(), &base, "relabelled", extra_index, &flags);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("1 sentences relabelled, 1 of them changed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3 of 3 sentences both annotators"),
+        "{stderr}"
+    );
+    assert_eq!(
+        relabelled["train_size"].as_u64().unwrap(),
+        plain["train_size"].as_u64().unwrap() + 3
+    );
+    let stray = relabel(
+        "stray",
+        &[real(
+            "y4",
+            91,
+            "We urge all parties to return to the table.",
+            Label::CallToAction,
+        )],
+    );
+    let (ok, stderr, _) = train(
+        dir.path(),
+        &base,
+        "stray",
+        extra_index,
+        &["--relabel", stray.as_str()],
+    );
+    assert!(!ok, "a stray relabelled sentence was accepted");
+    assert!(
+        stderr.contains("1 of 1 sentences are in no --train-only-index"),
+        "{stderr}"
     );
 
     // A fold of four holds out a quarter of each label of the 24 written sentences.

@@ -7,7 +7,9 @@ use polrec::model::checkpoint::Checkpoints;
 use polrec::model::train::{
     average, train, train_resumable, BaseModel, Fold, Outcome, Resumable, TrainConfig,
 };
-use polrec::model::train_data::{read_labelled, rebuild_real_sentences, Example};
+use polrec::model::train_data::{
+    read_labelled, rebuild_real_sentences, relabel, Example, RealSentence,
+};
 use polrec::model::weights::{self, Storage};
 
 use super::write_predictions;
@@ -34,6 +36,12 @@ pub struct TrainArgs {
     /// were confident of the label (`both_confident`).
     #[arg(long, requires = "train_only_index")]
     confident_only: bool,
+    /// Indexes of real sentences like --train-only-index whose labels (and `both_confident`)
+    /// replace those of the same sentences in the --train-only-index sets, e.g. a second
+    /// labelling of the sentences the first annotators hesitated over; every sentence must
+    /// be in one of those sets.
+    #[arg(long, value_name = "FILE", requires = "train_only_index")]
+    relabel: Vec<PathBuf>,
     /// The UN General Debate Corpus as JSONL (.jsonl or .jsonl.gz) that `--real-index`
     /// and `--train-only-index` point into.
     #[arg(long, value_name = "FILE")]
@@ -111,28 +119,57 @@ fn parse_fold(text: &str) -> Result<Fold, String> {
     })
 }
 
-/// The labelled sentences of a real-sentence index, rebuilt from the corpus (only those
-/// both annotators were confident of, if `confident_only`).
-fn rebuild(index: &Path, corpus: &Path, confident_only: bool) -> anyhow::Result<Vec<Example>> {
+/// The labelled sentences of a real-sentence index, rebuilt from the corpus.
+fn rebuild(index: &Path, corpus: &Path) -> anyhow::Result<Vec<RealSentence>> {
     let real = rebuild_real_sentences(index, corpus)
         .with_context(|| format!("rebuilding {} from {}", index.display(), corpus.display()))?;
-    let rebuilt = real.len();
-    let kept: Vec<Example> = real
-        .into_iter()
-        .filter(|s| s.both_confident || !confident_only)
-        .map(Example::from)
-        .collect();
     eprintln!(
-        "{}: {} examples rebuilt from {}{}",
+        "{}: {} examples rebuilt from {}",
         index.display(),
-        rebuilt,
-        corpus.display(),
-        if confident_only {
-            format!(", {} of them both annotators were confident of", kept.len())
-        } else {
-            String::new()
-        }
+        real.len(),
+        corpus.display()
     );
+    Ok(real)
+}
+
+/// The training-only real sentences: those of `args.train_only_index`, relabelled by
+/// `args.relabel`, only those both annotators were confident of if `args.confident_only`.
+fn train_only_real(args: &TrainArgs, corpus: &Path) -> anyhow::Result<Vec<Example>> {
+    let mut sentences = Vec::new();
+    for index in &args.train_only_index {
+        sentences.extend(rebuild(index, corpus)?);
+    }
+    let mut relabelled = Vec::new();
+    for index in &args.relabel {
+        relabelled.extend(rebuild(index, corpus)?);
+    }
+    if !relabelled.is_empty() {
+        let done = relabel(&mut sentences, &relabelled);
+        if done.unused > 0 {
+            bail!(
+                "--relabel: {} of {} sentences are in no --train-only-index",
+                done.unused,
+                relabelled.len()
+            );
+        }
+        eprintln!(
+            "--relabel: {} sentences relabelled, {} of them changed",
+            relabelled.len(),
+            done.changed
+        );
+    }
+    let total = sentences.len();
+    let kept: Vec<Example> = sentences
+        .into_iter()
+        .filter(|s| s.both_confident || !args.confident_only)
+        .map(|s| Example::from(s).for_training_only())
+        .collect();
+    if args.confident_only {
+        eprintln!(
+            "--confident-only: {} of {total} sentences both annotators were confident of",
+            kept.len()
+        );
+    }
     Ok(kept)
 }
 
@@ -146,7 +183,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         examples.extend(part);
     }
     if let (Some(index), Some(corpus)) = (&args.real_index, &args.corpus) {
-        examples.extend(rebuild(index, corpus, false)?);
+        examples.extend(rebuild(index, corpus)?.into_iter().map(Example::from));
     }
     for path in &args.train_only {
         let part = read_labelled(path).with_context(|| format!("reading {}", path.display()))?;
@@ -158,10 +195,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         examples.extend(part.into_iter().map(Example::for_training_only));
     }
     if let Some(corpus) = &args.corpus {
-        for index in &args.train_only_index {
-            let part = rebuild(index, corpus, args.confident_only)?;
-            examples.extend(part.into_iter().map(Example::for_training_only));
-        }
+        examples.extend(train_only_real(args, corpus)?);
     }
     if let Some(n) = args.limit {
         examples.truncate(n);

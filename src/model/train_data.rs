@@ -310,6 +310,42 @@ pub fn rebuild_real_sentences(index: &Path, corpus: &Path) -> Result<Vec<RealSen
     Ok(rebuild.sentences)
 }
 
+/// Gives `sentences` the labels of `relabelled` (and their `both_confident`), matching a
+/// sentence by its statement and text; returns how many of `sentences` changed label or
+/// confidence. A relabelled sentence found nowhere in `sentences` is left unused: the caller
+/// can tell from [`Relabelling::unused`].
+pub fn relabel(sentences: &mut [RealSentence], relabelled: &[RealSentence]) -> Relabelling {
+    let by_key: HashMap<(StatementKey, &str), &RealSentence> = relabelled
+        .iter()
+        .map(|r| ((sentence_key(r), r.text.as_str()), r))
+        .collect();
+    let mut used = HashSet::new();
+    let mut changed = 0;
+    for s in sentences.iter_mut() {
+        if let Some(r) = by_key.get(&(sentence_key(s), s.text.as_str())) {
+            used.insert((sentence_key(r), r.text.as_str()));
+            if s.label != r.label || s.both_confident != r.both_confident {
+                changed += 1;
+            }
+            s.label = r.label;
+            s.both_confident = r.both_confident;
+        }
+    }
+    Relabelling {
+        changed,
+        unused: by_key.keys().filter(|k| !used.contains(*k)).count(),
+    }
+}
+
+/// What [`relabel`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relabelling {
+    /// Sentences whose label or confidence changed.
+    pub changed: usize,
+    /// Relabelled sentences that matched none of the sentences.
+    pub unused: usize,
+}
+
 /// The text of one index entry, or why it cannot be rebuilt.
 fn rebuild_entry(
     entry: &IndexEntry,
@@ -653,6 +689,42 @@ mod tests {
         let (start, end) = folded.find("\"deux\" trois - quatre").unwrap();
         assert_eq!(&original[start..end], "“deux”\n\n  trois —  quatre");
         assert_eq!(plain.find("quatre!"), None);
+    }
+
+    #[test]
+    fn relabel_replaces_labels_of_the_same_sentence_of_the_same_statement() {
+        let sentence = |iso3: &str, text: &str, label, both_confident| RealSentence {
+            id: String::new(),
+            iso3: iso3.into(),
+            session: 70,
+            year: 2015,
+            text: text.into(),
+            label,
+            both_confident,
+        };
+        let mut set = vec![
+            sentence("KAZ", "We will act.", Label::CallToAction, false),
+            sentence("FRA", "We will act.", Label::CallToAction, false),
+            sentence("KAZ", "It rained.", Label::Context, true),
+        ];
+        let relabelled = [
+            sentence("KAZ", "We will act.", Label::Commitment, true),
+            sentence("KAZ", "It rained.", Label::Context, true),
+            sentence("KAZ", "Not in the set.", Label::Context, true),
+        ];
+        let done = relabel(&mut set, &relabelled);
+        assert_eq!(
+            done,
+            Relabelling {
+                changed: 1,
+                unused: 1
+            }
+        );
+        assert_eq!(set[0].label, Label::Commitment);
+        assert!(set[0].both_confident);
+        // The same words from another delegation are another sentence.
+        assert_eq!(set[1].label, Label::CallToAction);
+        assert_eq!(set[2].label, Label::Context);
     }
 
     #[test]
