@@ -189,7 +189,7 @@ fn train_only_index_sentences_are_trained_on_and_never_held_out() {
     let (ok, stderr, relabelled) = train(dir.path(), &base, "relabelled", extra_index, &flags);
     assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("1 sentences relabelled, 1 of them changed"),
+        stderr.contains("1 sentences relabelled, 1 of them changed label or confidence"),
         "{stderr}"
     );
     assert!(

@@ -528,6 +528,7 @@ fn extra_indexes_rebuild_and_share_no_sentence_with_real_train_or_dev() {
         "real-extra4.index.jsonl",
         "real-extra5.index.jsonl",
         "real-extra6.index.jsonl",
+        "real-extra7.index.jsonl",
     ] {
         let extra = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("datasets")
@@ -561,5 +562,55 @@ fn extra_indexes_rebuild_and_share_no_sentence_with_real_train_or_dev() {
             "{name}: places of the other index: {both:?}"
         );
         places.extend(here);
+    }
+}
+
+/// The second labellings rebuild from the corpus and each names a place of the rounds it
+/// relabels (`polrec train --relabel` refuses any other).
+#[test]
+fn relabel_indexes_name_places_of_the_rounds_they_relabel() {
+    let Some((_, corpus)) = shared() else {
+        return;
+    };
+    let datasets = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    let places = |names: &[&str]| {
+        names
+            .iter()
+            .flat_map(|name| read_index(&datasets.join(name)).unwrap())
+            .map(|e| (e.iso3, e.session, e.start, e.end, e.sha256_8))
+            .collect::<std::collections::HashSet<_>>()
+    };
+    for (relabel, rounds) in [
+        (
+            "real-relabel.index.jsonl",
+            places(&[
+                "real-extra.index.jsonl",
+                "real-extra2.index.jsonl",
+                "real-extra3.index.jsonl",
+                "real-extra4.index.jsonl",
+                "real-extra5.index.jsonl",
+            ]),
+        ),
+        (
+            "real-relabel6.index.jsonl",
+            places(&["real-extra6.index.jsonl"]),
+        ),
+    ] {
+        let path = datasets.join(relabel);
+        let rebuild = rebuild_real_train_report(&path, &corpus).unwrap();
+        assert!(
+            rebuild.failures.is_empty(),
+            "{relabel}: {:?}",
+            rebuild.failures.first()
+        );
+        let entries = read_index(&path).unwrap();
+        assert!(entries.len() >= 800, "{relabel}");
+        for e in entries {
+            let place = (e.iso3, e.session, e.start, e.end, e.sha256_8);
+            assert!(
+                rounds.contains(&place),
+                "{relabel}: {place:?} is in no round"
+            );
+        }
     }
 }

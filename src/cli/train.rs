@@ -153,7 +153,7 @@ fn train_only_real(args: &TrainArgs, corpus: &Path) -> anyhow::Result<Vec<Exampl
             );
         }
         eprintln!(
-            "--relabel: {} sentences relabelled, {} of them changed",
+            "--relabel: {} sentences relabelled, {} of them changed label or confidence",
             relabelled.len(),
             done.changed
         );
