@@ -322,8 +322,8 @@ pub fn relabel(sentences: &mut [RealSentence], relabelled: &[RealSentence]) -> R
     let mut used = HashSet::new();
     let mut changed = 0;
     for s in sentences.iter_mut() {
-        if let Some(r) = by_key.get(&(sentence_key(s), s.text.as_str())) {
-            used.insert((sentence_key(r), r.text.as_str()));
+        if let Some((key, r)) = by_key.get_key_value(&(sentence_key(s), s.text.as_str())) {
+            used.insert(key);
             if s.label != r.label || s.both_confident != r.both_confident {
                 changed += 1;
             }
@@ -333,7 +333,7 @@ pub fn relabel(sentences: &mut [RealSentence], relabelled: &[RealSentence]) -> R
     }
     Relabelling {
         changed,
-        unused: by_key.keys().filter(|k| !used.contains(*k)).count(),
+        unused: by_key.keys().filter(|k| !used.contains(k)).count(),
     }
 }
 
