@@ -426,3 +426,37 @@ fn the_shipped_model_can_be_trained_further() {
     );
     assert_eq!(model.weights.len(), 101);
 }
+
+#[test]
+fn a_split_seed_holds_out_the_same_sentences_under_other_seeds() {
+    let (_base_dir, base) = tiny_base();
+    let examples = tiny_examples();
+    let cfg = |seed, split_seed| TrainConfig {
+        epochs: 1,
+        batch_size: 8,
+        validation: 0.25,
+        learning_rate: 1e-3,
+        seed,
+        split_seed,
+        ..TrainConfig::default()
+    };
+    let run = |cfg: TrainConfig| {
+        let (trained, report) = train(&base, &examples, &cfg, &mut |_| {}).unwrap();
+        let mut held: Vec<usize> = report.held_out.iter().map(|h| h.example).collect();
+        held.sort();
+        let dir = tempfile::tempdir().unwrap();
+        trained.save(&base, Storage::F32, dir.path()).unwrap();
+        let bytes = std::fs::read(dir.path().join("model.safetensors")).unwrap();
+        let w = polrec::model::weights::read(&bytes, &Device::Cpu).unwrap();
+        (held, w["head.weight"].to_vec2::<f32>().unwrap())
+    };
+    let (held_3, head_3) = run(cfg(3, None));
+    let (held_4_on_3, head_4_on_3) = run(cfg(4, Some(3)));
+    let (held_4, _) = run(cfg(4, None));
+    assert_eq!(
+        held_4_on_3, held_3,
+        "--split-seed 3 held out other sentences"
+    );
+    assert_ne!(head_4_on_3, head_3, "seed 4 trained like seed 3");
+    assert_ne!(held_4, held_3, "seeds 3 and 4 drew the same split");
+}

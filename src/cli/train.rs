@@ -72,6 +72,10 @@ pub struct TrainArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
+    /// Draw the held-out slice (or --fold) with this seed instead of --seed: runs with
+    /// other seeds then hold out the same sentences, e.g. to average them (--average).
+    #[arg(long, value_name = "SEED")]
+    split_seed: Option<u64>,
     /// Hold out fold I of K (e.g. 2/5) of the --data/--real-index examples instead of a
     /// random 10%: runs with the same data and seed over I = 1..K hold out each example once.
     #[arg(long, value_name = "I/K", value_parser = parse_fold)]
@@ -84,7 +88,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
     /// Instead of training, average the weights of these model directories (trained
-    /// from --base on the same data with the same --seed; give it twice or more), then
+    /// from --base on the same data with the same --seed, or --split-seed; give it twice
+    /// or more), then
     /// calibrate and score the average on their validation slice.
     #[arg(long, value_name = "DIR", num_args = 1)]
     average: Vec<PathBuf>,
@@ -210,6 +215,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size,
         learning_rate: args.learning_rate,
         seed: args.seed,
+        split_seed: args.split_seed,
         patience: args.patience,
         fold: args.fold,
         own_country: !args.no_own_country,

@@ -52,6 +52,10 @@ pub struct TrainConfig {
     pub max_len: usize,
     /// Seed of every random choice (split, shuffling, initialisation, dropout).
     pub seed: u64,
+    /// Seed of the split alone, in place of [`TrainConfig::seed`]: runs with other seeds
+    /// then hold out the same sentences (to compare seeds, or to [`average`] them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_seed: Option<u64>,
     /// Train on sentences with the speaker's own country written as "my country"
     /// ([`Example::own_country_text`]), for examples whose speaker is known; the model
     /// records it ([`Manifest::own_country`]) and reads its input so.
@@ -72,6 +76,7 @@ impl Default for TrainConfig {
             patience: 1,
             max_len: 128,
             seed: 13,
+            split_seed: None,
             own_country: true,
         }
     }
@@ -396,7 +401,8 @@ fn calibration(logits: &[Vec<f32>], gold: &[Label], t: f32) -> f64 {
 }
 
 /// Tokenizes `examples` and splits them into training and validation slices: the
-/// same slices for the same examples, settings and seed.
+/// same slices for the same examples, settings and seed (the split drawn from `rng`, or
+/// from [`TrainConfig::split_seed`] when there is one).
 fn prepare(
     base: &BaseModel,
     examples: &[Example],
@@ -423,7 +429,15 @@ fn prepare(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let (train, val) = split(prepared, cfg.validation, cfg.fold, rng);
+    let (train, val) = match cfg.split_seed {
+        Some(seed) => split(
+            prepared,
+            cfg.validation,
+            cfg.fold,
+            &mut ChaCha12Rng::seed_from_u64(seed),
+        ),
+        None => split(prepared, cfg.validation, cfg.fold, rng),
+    };
     if train.is_empty() || val.is_empty() {
         return Err(Error::Model(
             "too few examples to hold out a validation slice".into(),
