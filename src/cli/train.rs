@@ -89,8 +89,7 @@ pub struct TrainArgs {
     limit: Option<usize>,
     /// Instead of training, average the weights of these model directories (trained
     /// from --base on the same data with the same --seed, or --split-seed; give it twice
-    /// or more), then
-    /// calibrate and score the average on their validation slice.
+    /// or more), then calibrate and score the average on their validation slice.
     #[arg(long, value_name = "DIR", num_args = 1)]
     average: Vec<PathBuf>,
     /// Save the run's state in DIR after every epoch, and resume from the latest state
