@@ -8,6 +8,8 @@
 //! writers) → [`analysis`] (themes, compare, report). [`bench`](mod@bench) measures the
 //! pipeline end to end.
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod bench;
 pub mod error;

@@ -6,8 +6,6 @@
 //! `polrec compare`, [`ThemesArgs`] with [`run_themes_list`] and [`run_calibrate`]
 //! for `polrec themes list|calibrate`.
 
-#![warn(missing_docs)]
-
 pub mod compare;
 pub mod report;
 pub mod stats;
